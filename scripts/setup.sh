@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Installs what the build needs and builds the compiler component, the
+# Installs what the build needs, then builds the compiler component, the
 # server and the sample data. Safe to run again: finished steps are skipped.
+#
+# Usage: scripts/setup.sh [release|dev]   (the server's cargo profile;
+#                                          default release)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$REPO_ROOT"
+
+profile="${1:-release}"
+case "$profile" in
+  release) bin_dir="$CARGO_TARGET_DIR/release" ;;
+  dev) bin_dir="$CARGO_TARGET_DIR/debug" ;;
+  *) echo "setup.sh: unknown profile '$profile' (expected release or dev)" >&2; exit 2 ;;
+esac
 
 echo "==> Rust targets for the compiler component and the browser build"
 rustup target add wasm32-wasip2 wasm32-unknown-unknown >/dev/null
@@ -20,8 +30,8 @@ fi
 echo "==> Building the compiler component (wasm32-wasip2, $COMPONENT_PROFILE)"
 cargo build -p malloy-compiler --target wasm32-wasip2 --profile "$COMPONENT_PROFILE"
 
-echo "==> Building the server"
-cargo build -p malloy-publisher --release
+echo "==> Building the server ($profile)"
+cargo build -p malloy-publisher --profile "$profile" --bins
 
 echo "==> Generating sample data"
-"$CARGO_TARGET_DIR/release/malloy-publisher" generate-samples --root "$REPO_ROOT/malloy-samples"
+"$bin_dir/generate-samples" --root "$REPO_ROOT/malloy-samples"
