@@ -343,7 +343,8 @@ pub enum QueryStatementKind {
         fields: Vec<QueryField>,
         by: Option<Path>,
     },
-    /// `sample: 1000`, `sample: 10%`, `sample: true`.
+    /// `sample: 1000`, `sample: 10%`, `sample: true`. A percentage is an
+    /// [`ExprKind::Number`] whose text ends in `%`.
     Sample(Expr),
     Timezone(StringLiteral),
     /// `extend: { dimension: ... }` inside a query.
@@ -380,6 +381,10 @@ pub enum QueryFieldKind {
         double: bool,
         except: Vec<Ident>,
     },
+    /// An unnamed expression other than a plain path, such as
+    /// `aggregate: distance.avg()`. Malloy allows only aggregate method
+    /// calls on a path here, and the translator reports the rest.
+    Expression(Expr),
 }
 
 #[derive(Debug, Clone, PartialEq)]

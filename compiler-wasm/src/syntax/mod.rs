@@ -5,3 +5,5 @@
 pub mod ast;
 pub mod lexer;
 pub mod parser;
+
+pub use parser::parse;

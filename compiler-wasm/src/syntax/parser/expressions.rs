@@ -1,0 +1,735 @@
+//! Field expressions, parsed by precedence climbing.
+//!
+//! Binding powers, loosest first, follow Malloy's grammar (the order of
+//! the `fieldExpr` alternatives in `MalloyParser.g4`): `??`, `or`, `and`,
+//! prefix `not`, `?` (apply), comparisons with `is null` and `in`, `|`,
+//! `&`, `for`, `to`, `+ -`, `* / %`, prefix `-`, then the postfix forms
+//! (`::`, `:::`, `{ where: ... }`, a duration's unit).
+
+use super::{ast, Parser};
+use crate::diagnostics::Span;
+use crate::syntax::lexer::TokenKind;
+
+const COALESCE: u8 = 1;
+const OR: u8 = 3;
+const AND: u8 = 5;
+const NOT_OPERAND: u8 = 7;
+const APPLY: u8 = 9;
+const COMPARE: u8 = 11;
+const ANY_OF: u8 = 13;
+const ALL_OF: u8 = 15;
+const FOR: u8 = 17;
+const RANGE: u8 = 19;
+const ADD: u8 = 21;
+const MULTIPLY: u8 = 23;
+const NEGATE_OPERAND: u8 = 25;
+/// The operand of a partial comparison such as `> 5` binds tighter than
+/// `|` and `&`, so `> 0 & < 10` is two partials joined by `&`.
+const PARTIAL_OPERAND: u8 = FOR;
+
+/// Words that end an expression or have a fixed role in one; they never
+/// start a field path.
+const RESERVED: &[&str] = &[
+    "and", "or", "not", "is", "pick", "when", "else", "then", "end", "to", "for", "with", "on",
+    "extend", "include", "by", "asc", "desc", "from", "import",
+];
+
+const TIMEFRAMES: &[&str] = &[
+    "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks",
+    "month", "months", "quarter", "quarters", "year", "years",
+];
+
+fn compare_op(kind: &TokenKind) -> Option<ast::BinaryOp> {
+    Some(match kind {
+        TokenKind::Eq => ast::BinaryOp::Equal,
+        TokenKind::NotEq => ast::BinaryOp::NotEqual,
+        TokenKind::Less => ast::BinaryOp::Less,
+        TokenKind::LessEq => ast::BinaryOp::LessOrEqual,
+        TokenKind::Greater => ast::BinaryOp::Greater,
+        TokenKind::GreaterEq => ast::BinaryOp::GreaterOrEqual,
+        TokenKind::Match => ast::BinaryOp::Match,
+        TokenKind::NotMatch => ast::BinaryOp::NotMatch,
+        _ => return None,
+    })
+}
+
+fn boxed(expr: ast::Expr) -> Box<ast::Expr> {
+    Box::new(expr)
+}
+
+impl<'a> Parser<'a> {
+    /// A full expression.
+    pub(super) fn expr(&mut self) -> ast::Expr {
+        self.expr_bp(0, false)
+    }
+
+    /// An expression that may be a partial comparison (`> 5`, `'a' | 'b'`).
+    fn partial_expr(&mut self, min_bp: u8) -> ast::Expr {
+        self.expr_bp(min_bp, true)
+    }
+
+    /// Continues an expression whose leading path was already consumed.
+    pub(super) fn expr_continuing_path(&mut self, path: ast::Path) -> ast::Expr {
+        let left = self.path_tail(path);
+        self.infix_loop(left, 0)
+    }
+
+    fn error_expr(span: Span) -> ast::Expr {
+        ast::Expr {
+            kind: ast::ExprKind::Error,
+            span,
+        }
+    }
+
+    fn expr_bp(&mut self, min_bp: u8, partial: bool) -> ast::Expr {
+        if !self.enter() {
+            return Self::error_expr(self.span());
+        }
+        let left = self.prefix(partial);
+        let result = self.infix_loop(left, min_bp);
+        self.leave();
+        result
+    }
+
+    /// Whether the current token can begin an expression.
+    fn at_expr_start(&self, partial: bool) -> bool {
+        match self.kind() {
+            TokenKind::Word => {
+                let word = self.text_at(0).to_ascii_lowercase();
+                (word == "not" || word == "pick" || !RESERVED.contains(&word.as_str()))
+                    && !matches!(self.kind_at(1), TokenKind::Colon)
+            }
+            TokenKind::QuotedIdent(_)
+            | TokenKind::String(_)
+            | TokenKind::TripleString(_)
+            | TokenKind::Regex(_)
+            | TokenKind::Filter(_)
+            | TokenKind::Number
+            | TokenKind::Time(_)
+            | TokenKind::LParen
+            | TokenKind::LBracket
+            | TokenKind::LBrace
+            | TokenKind::Minus => true,
+            kind => partial && compare_op(kind).is_some(),
+        }
+    }
+
+    /// Parses the right operand of the operator just consumed at
+    /// `operator`, reporting the operator when nothing can follow it.
+    fn operand(&mut self, operator: Span, min_bp: u8, partial: bool) -> ast::Expr {
+        if !self.at_expr_start(partial) {
+            let text = &self.text[operator.start as usize..operator.end as usize];
+            let message = format!("unexpected '{text}'");
+            self.error(message, operator);
+            return Self::error_expr(self.span());
+        }
+        self.expr_bp(min_bp, partial)
+    }
+
+    fn infix_loop(&mut self, mut left: ast::Expr, min_bp: u8) -> ast::Expr {
+        loop {
+            let kind = self.kind().clone();
+            let op_span = self.span();
+            // Binary operators: (left binding power, right binding power).
+            let binary = match &kind {
+                TokenKind::DoubleQuestion => Some((ast::BinaryOp::Coalesce, COALESCE)),
+                TokenKind::Plus => Some((ast::BinaryOp::Add, ADD)),
+                TokenKind::Minus => Some((ast::BinaryOp::Subtract, ADD)),
+                TokenKind::Star => Some((ast::BinaryOp::Multiply, MULTIPLY)),
+                TokenKind::Slash => Some((ast::BinaryOp::Divide, MULTIPLY)),
+                TokenKind::Percent => Some((ast::BinaryOp::Modulo, MULTIPLY)),
+                TokenKind::Word if self.at_word("or") => Some((ast::BinaryOp::Or, OR)),
+                TokenKind::Word if self.at_word("and") => Some((ast::BinaryOp::And, AND)),
+                kind => compare_op(kind).map(|op| (op, COMPARE)),
+            };
+            if let Some((op, bp)) = binary {
+                if bp < min_bp {
+                    return left;
+                }
+                self.bump();
+                let right = self.operand(op_span, bp + 1, false);
+                left = ast::Expr {
+                    span: left.span.to(right.span),
+                    kind: ast::ExprKind::Binary {
+                        op,
+                        left: boxed(left),
+                        right: boxed(right),
+                    },
+                };
+                continue;
+            }
+            match kind {
+                TokenKind::Question if APPLY >= min_bp => {
+                    self.bump();
+                    let condition = self.operand(op_span, APPLY + 1, true);
+                    left = ast::Expr {
+                        span: left.span.to(condition.span),
+                        kind: ast::ExprKind::Apply {
+                            subject: boxed(left),
+                            condition: boxed(condition),
+                        },
+                    };
+                }
+                TokenKind::Bar | TokenKind::Amp => {
+                    let (op, bp) = if kind == TokenKind::Bar {
+                        (ast::AlternationOp::Any, ANY_OF)
+                    } else {
+                        (ast::AlternationOp::All, ALL_OF)
+                    };
+                    if bp < min_bp {
+                        return left;
+                    }
+                    self.bump();
+                    let right = self.operand(op_span, bp + 1, true);
+                    left = ast::Expr {
+                        span: left.span.to(right.span),
+                        kind: ast::ExprKind::Alternation {
+                            op,
+                            left: boxed(left),
+                            right: boxed(right),
+                        },
+                    };
+                }
+                TokenKind::Word if self.at_word("is") && COMPARE >= min_bp => {
+                    let negated = self.is_word_at(1, "not");
+                    let null_at = if negated { 2 } else { 1 };
+                    if !self.is_word_at(null_at, "null") {
+                        return left;
+                    }
+                    for _ in 0..=null_at {
+                        self.bump();
+                    }
+                    left = ast::Expr {
+                        span: left.span.to(self.prev_span()),
+                        kind: ast::ExprKind::IsNull {
+                            expr: boxed(left),
+                            negated,
+                        },
+                    };
+                }
+                TokenKind::Word
+                    if COMPARE >= min_bp
+                        && (self.at_word("in")
+                            || (self.at_word("not") && self.is_word_at(1, "in")))
+                        && (self.kind_at(1) == &TokenKind::LParen
+                            || self.kind_at(2) == &TokenKind::LParen) =>
+                {
+                    let negated = self.eat_word("not");
+                    self.bump();
+                    self.bump();
+                    let list = self.expr_list(&TokenKind::RParen);
+                    self.expect(&TokenKind::RParen, ")");
+                    left = ast::Expr {
+                        span: left.span.to(self.prev_span()),
+                        kind: ast::ExprKind::In {
+                            expr: boxed(left),
+                            list,
+                            negated,
+                        },
+                    };
+                }
+                TokenKind::Word if self.at_word("to") && RANGE >= min_bp => {
+                    self.bump();
+                    let to = self.operand(op_span, RANGE + 1, false);
+                    left = ast::Expr {
+                        span: left.span.to(to.span),
+                        kind: ast::ExprKind::Range {
+                            from: boxed(left),
+                            to: boxed(to),
+                        },
+                    };
+                }
+                TokenKind::Word if self.at_word("for") && FOR >= min_bp => {
+                    self.bump();
+                    let duration = self.operand(op_span, FOR + 1, false);
+                    let span = left.span.to(duration.span);
+                    left = match duration.kind {
+                        ast::ExprKind::Duration { amount, unit } => ast::Expr {
+                            span,
+                            kind: ast::ExprKind::ForRange {
+                                start: boxed(left),
+                                length: amount,
+                                unit,
+                            },
+                        },
+                        ast::ExprKind::Error => Self::error_expr(span),
+                        _ => {
+                            self.error(
+                                "expected a duration such as `3 days` after 'for'",
+                                duration.span,
+                            );
+                            Self::error_expr(span)
+                        }
+                    };
+                }
+                _ => match self.postfix(left) {
+                    Ok(next) => left = next,
+                    Err(unchanged) => return unchanged,
+                },
+            }
+        }
+    }
+
+    /// Applies one postfix form to `left`, or returns it unchanged when
+    /// none follows.
+    fn postfix(&mut self, left: ast::Expr) -> Result<ast::Expr, ast::Expr> {
+        match self.kind() {
+            TokenKind::DoubleColon | TokenKind::TripleColon => {
+                let safe = self.bump().kind == TokenKind::TripleColon;
+                let type_name = match self.kind().clone() {
+                    TokenKind::String(value) => {
+                        let token = self.bump();
+                        ast::CastType::Sql(ast::StringLiteral {
+                            value,
+                            span: token.span,
+                        })
+                    }
+                    TokenKind::Word => {
+                        let ident = self.ident().expect("a word is an identifier");
+                        ast::CastType::Malloy(ident)
+                    }
+                    _ => {
+                        self.error_unexpected();
+                        return Ok(Self::error_expr(left.span));
+                    }
+                };
+                Ok(ast::Expr {
+                    span: left.span.to(self.prev_span()),
+                    kind: ast::ExprKind::Cast {
+                        expr: boxed(left),
+                        type_name,
+                        safe,
+                    },
+                })
+            }
+            TokenKind::LBrace
+                if self.clause_keyword_at(1).is_some()
+                    || self.kind_at(1) == &TokenKind::Question =>
+            {
+                let Some(body) = self.filter_body() else {
+                    return Ok(Self::error_expr(left.span));
+                };
+                Ok(ast::Expr {
+                    span: left.span.to(body.span),
+                    kind: ast::ExprKind::Refine {
+                        expr: boxed(left),
+                        body,
+                    },
+                })
+            }
+            TokenKind::Word
+                if TIMEFRAMES.contains(&self.text_at(0).to_ascii_lowercase().as_str())
+                    && !self.is_word_at(1, "is")
+                    && !matches!(self.kind_at(1), TokenKind::LParen | TokenKind::Colon) =>
+            {
+                let unit = self.ident().expect("a word is an identifier");
+                Ok(ast::Expr {
+                    span: left.span.to(unit.span),
+                    kind: ast::ExprKind::Duration {
+                        amount: boxed(left),
+                        unit,
+                    },
+                })
+            }
+            _ => Err(left),
+        }
+    }
+
+    /// `{ where: ... }` or `{ partition_by: ... }` after an expression;
+    /// the `{ ? condition }` shortcut becomes a `where:`.
+    fn filter_body(&mut self) -> Option<ast::QueryBody> {
+        if self.kind_at(1) != &TokenKind::Question {
+            return self.query_body();
+        }
+        let start = self.bump().span;
+        self.bump();
+        let condition = self.expr();
+        self.expect(&TokenKind::RBrace, "}");
+        let span = start.to(self.prev_span());
+        Some(ast::QueryBody {
+            statements: vec![ast::QueryStatement {
+                annotations: Vec::new(),
+                span: condition.span,
+                kind: ast::QueryStatementKind::Where(vec![condition]),
+            }],
+            span,
+        })
+    }
+
+    fn prefix(&mut self, partial: bool) -> ast::Expr {
+        let start = self.span();
+        let kind = self.kind().clone();
+        if let Some(op) = compare_op(&kind) {
+            if partial {
+                self.bump();
+                let right = self.operand(start, PARTIAL_OPERAND, false);
+                return ast::Expr {
+                    span: start.to(right.span),
+                    kind: ast::ExprKind::Partial {
+                        op,
+                        right: boxed(right),
+                    },
+                };
+            }
+        }
+        let literal = match kind {
+            TokenKind::Number => Some(ast::ExprKind::Number(self.text_at(0).to_string())),
+            TokenKind::String(value) | TokenKind::TripleString(value) => {
+                Some(ast::ExprKind::String(value))
+            }
+            TokenKind::Regex(value) => Some(ast::ExprKind::Regex(value)),
+            TokenKind::Filter(value) => Some(ast::ExprKind::Filter(value)),
+            TokenKind::Time(value) => Some(ast::ExprKind::Time(value)),
+            _ => None,
+        };
+        if let Some(literal) = literal {
+            self.bump();
+            return ast::Expr {
+                kind: literal,
+                span: start,
+            };
+        }
+        match self.kind() {
+            TokenKind::Minus => {
+                self.bump();
+                let operand = self.operand(start, NEGATE_OPERAND, false);
+                ast::Expr {
+                    span: start.to(operand.span),
+                    kind: ast::ExprKind::Negate(boxed(operand)),
+                }
+            }
+            TokenKind::LParen => {
+                self.bump();
+                let inner = self.expr_bp(0, partial);
+                self.expect(&TokenKind::RParen, ")");
+                ast::Expr {
+                    span: start.to(self.prev_span()),
+                    kind: ast::ExprKind::Parens(boxed(inner)),
+                }
+            }
+            TokenKind::LBracket => {
+                self.bump();
+                let items = self.expr_list(&TokenKind::RBracket);
+                self.expect(&TokenKind::RBracket, "]");
+                ast::Expr {
+                    span: start.to(self.prev_span()),
+                    kind: ast::ExprKind::Array(items),
+                }
+            }
+            TokenKind::LBrace => self.record(),
+            TokenKind::Word => self.word_prefix(partial),
+            TokenKind::QuotedIdent(_) => self.path_expr(),
+            _ => {
+                self.error_unexpected();
+                // Leave closers and clause keywords for the caller.
+                if !matches!(
+                    self.kind(),
+                    TokenKind::RBrace | TokenKind::RParen | TokenKind::RBracket | TokenKind::Eof
+                ) && !self.at_clause_start(0)
+                {
+                    self.bump();
+                }
+                Self::error_expr(start)
+            }
+        }
+    }
+
+    fn word_prefix(&mut self, partial: bool) -> ast::Expr {
+        let start = self.span();
+        let word = self.text_at(0).to_ascii_lowercase();
+        let literal = match word.as_str() {
+            "true" => Some(ast::ExprKind::Boolean(true)),
+            "false" => Some(ast::ExprKind::Boolean(false)),
+            "null" => Some(ast::ExprKind::Null),
+            _ => None,
+        };
+        if let Some(literal) = literal {
+            self.bump();
+            return ast::Expr {
+                kind: literal,
+                span: start,
+            };
+        }
+        match word.as_str() {
+            "not" => {
+                self.bump();
+                let operand = self.operand(start, NOT_OPERAND, partial);
+                ast::Expr {
+                    span: start.to(operand.span),
+                    kind: ast::ExprKind::Not(boxed(operand)),
+                }
+            }
+            "pick" => self.pick(),
+            "case" if !matches!(self.kind_at(1), TokenKind::Dot | TokenKind::LParen) => self.case(),
+            "cast" if self.kind_at(1) == &TokenKind::LParen => self.cast_call(),
+            _ if RESERVED.contains(&word.as_str()) || self.kind_at(1) == &TokenKind::Colon => {
+                self.error_unexpected();
+                Self::error_expr(start)
+            }
+            _ => self.path_expr(),
+        }
+    }
+
+    /// A path, and the call or method call it may start.
+    fn path_expr(&mut self) -> ast::Expr {
+        let start = self.span();
+        match self.path() {
+            Some(path) => self.path_tail(path),
+            None => Self::error_expr(start),
+        }
+    }
+
+    /// Turns a parsed path into a path expression, a call `name(...)` /
+    /// `name!type(...)`, or a method call `path.method(...)`.
+    fn path_tail(&mut self, mut path: ast::Path) -> ast::Expr {
+        let is_call = self.at(&TokenKind::LParen)
+            || (self.at(&TokenKind::Bang)
+                && (self.kind_at(1) == &TokenKind::LParen
+                    || (self.kind_at(1) == &TokenKind::Word
+                        && self.kind_at(2) == &TokenKind::LParen)));
+        if !is_call {
+            return ast::Expr {
+                span: path.span,
+                kind: ast::ExprKind::Path(path),
+            };
+        }
+        let method = path.steps.pop().expect("a path has a step");
+        if !path.steps.is_empty() {
+            path.span = path.steps[0].span.to(path.steps[path.steps.len() - 1].span);
+            if self.at(&TokenKind::Bang) {
+                let span = self.span();
+                self.error(
+                    "a raw SQL call cannot be a method; write `name!(...)`",
+                    span,
+                );
+            }
+            let receiver = ast::Expr {
+                span: path.span,
+                kind: ast::ExprKind::Path(path),
+            };
+            self.eat(&TokenKind::Bang);
+            if self.at(&TokenKind::Word) && self.kind_at(1) == &TokenKind::LParen {
+                self.bump();
+            }
+            self.bump();
+            let arguments = self.expr_list(&TokenKind::RParen);
+            self.expect(&TokenKind::RParen, ")");
+            return ast::Expr {
+                span: receiver.span.to(self.prev_span()),
+                kind: ast::ExprKind::MethodCall {
+                    receiver: boxed(receiver),
+                    method,
+                    arguments,
+                },
+            };
+        }
+        self.call(method)
+    }
+
+    /// `name(...)`, `name!(...)` or `name!type(...)`, with the name consumed.
+    fn call(&mut self, name: ast::Ident) -> ast::Expr {
+        let mut raw = None;
+        if self.eat(&TokenKind::Bang) {
+            let return_type = if self.at(&TokenKind::Word) {
+                self.ident()
+            } else {
+                None
+            };
+            raw = Some(ast::RawCall { return_type });
+        }
+        self.bump();
+        let mut distinct = false;
+        if self.at_word("distinct")
+            && !matches!(self.kind_at(1), TokenKind::RParen | TokenKind::Comma)
+        {
+            distinct = true;
+            let span = self.span();
+            if name.name.eq_ignore_ascii_case("count") {
+                self.error(
+                    "`count(distinct expression)` deprecated, use `count(expression)` instead.",
+                    span,
+                );
+            } else {
+                self.error(
+                    format!("'distinct' is not allowed in a call to '{}'", name.name),
+                    span,
+                );
+            }
+            self.bump();
+        }
+        let arguments = self.expr_list(&TokenKind::RParen);
+        self.expect(&TokenKind::RParen, ")");
+        let span = name.span.to(self.prev_span());
+        ast::Expr {
+            span,
+            kind: ast::ExprKind::Call(Box::new(ast::Call {
+                name,
+                raw,
+                distinct,
+                arguments,
+                span,
+            })),
+        }
+    }
+
+    /// Comma-separated expressions up to `close`, which is not consumed.
+    fn expr_list(&mut self, close: &TokenKind) -> Vec<ast::Expr> {
+        let mut items = Vec::new();
+        while !self.at(close) && !self.at_eof() {
+            let before = self.pos;
+            if self.at(&TokenKind::Star) && close == &TokenKind::RParen {
+                // `count(*)`: the star stands for the rows themselves.
+                let span = self.bump().span;
+                self.error("unexpected '*'; write `count()` to count rows", span);
+            } else {
+                items.push(self.expr());
+            }
+            if !self.eat(&TokenKind::Comma) {
+                break;
+            }
+            if self.pos == before {
+                break;
+            }
+        }
+        items
+    }
+
+    /// `{ name is value, ... }`: a record literal.
+    fn record(&mut self) -> ast::Expr {
+        let start = self.span();
+        self.bump();
+        let mut items = Vec::new();
+        while !self.at(&TokenKind::RBrace) && !self.at_eof() {
+            let before = self.pos;
+            let item_start = self.span();
+            let mut name = None;
+            if self.is_name_at(0) && self.is_word_at(1, "is") {
+                name = self.ident();
+                self.bump();
+            }
+            let value = self.expr();
+            items.push(ast::RecordItem {
+                name,
+                value,
+                span: item_start.to(self.prev_span()),
+            });
+            if !self.eat(&TokenKind::Comma) || self.pos == before {
+                break;
+            }
+        }
+        self.expect(&TokenKind::RBrace, "}");
+        ast::Expr {
+            span: start.to(self.prev_span()),
+            kind: ast::ExprKind::Record(items),
+        }
+    }
+
+    /// `pick value when condition ... [else value]`.
+    fn pick(&mut self) -> ast::Expr {
+        let start = self.span();
+        let mut branches = Vec::new();
+        while self.at_word("pick") {
+            let branch_start = self.bump().span;
+            let value = if self.at_word("when") {
+                // TODO: `pick when cond` (the value is the subject itself)
+                // has no form in the AST yet.
+                let span = self.span();
+                self.error("a `pick` needs a value before `when`", span);
+                Self::error_expr(span)
+            } else {
+                self.expr()
+            };
+            if !self.expect_word("when") {
+                branches.push(ast::PickBranch {
+                    span: branch_start.to(value.span),
+                    when: Self::error_expr(self.span()),
+                    value,
+                });
+                break;
+            }
+            let when = self.partial_expr(0);
+            branches.push(ast::PickBranch {
+                span: branch_start.to(when.span),
+                value,
+                when,
+            });
+        }
+        let otherwise = if self.eat_word("else") {
+            Some(boxed(self.expr()))
+        } else {
+            None
+        };
+        ast::Expr {
+            span: start.to(self.prev_span()),
+            kind: ast::ExprKind::Pick {
+                branches,
+                otherwise,
+            },
+        }
+    }
+
+    /// `case [subject] when c then v ... [else d] end`.
+    fn case(&mut self) -> ast::Expr {
+        let start = self.bump().span;
+        let subject = if self.at_word("when") {
+            None
+        } else {
+            Some(boxed(self.expr()))
+        };
+        let mut branches = Vec::new();
+        while self.eat_word("when") {
+            let condition = self.expr();
+            self.expect_word("then");
+            let value = self.expr();
+            branches.push((condition, value));
+        }
+        if branches.is_empty() {
+            self.expect_word("when");
+        }
+        let otherwise = if self.eat_word("else") {
+            Some(boxed(self.expr()))
+        } else {
+            None
+        };
+        self.expect_word("end");
+        ast::Expr {
+            span: start.to(self.prev_span()),
+            kind: ast::ExprKind::Case {
+                subject,
+                branches,
+                otherwise,
+            },
+        }
+    }
+
+    /// `cast(expr as type)`.
+    fn cast_call(&mut self) -> ast::Expr {
+        let start = self.bump().span;
+        self.bump();
+        let expr = self.expr();
+        self.expect_word("as");
+        let type_name = match self.kind().clone() {
+            TokenKind::String(value) => {
+                let token = self.bump();
+                Some(ast::CastType::Sql(ast::StringLiteral {
+                    value,
+                    span: token.span,
+                }))
+            }
+            _ => self.ident().map(ast::CastType::Malloy),
+        };
+        self.expect(&TokenKind::RParen, ")");
+        let span = start.to(self.prev_span());
+        match type_name {
+            Some(type_name) => ast::Expr {
+                span,
+                kind: ast::ExprKind::Cast {
+                    expr: boxed(expr),
+                    type_name,
+                    safe: false,
+                },
+            },
+            None => Self::error_expr(span),
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! A recursive-descent parser for Malloy, with a Pratt parser for
+//! expressions.
+//!
+//! The parser never stops at the first problem. After a syntax error it
+//! skips to a point where parsing can resume (the next statement keyword,
+//! the next clause keyword inside a block, or a closing brace), so one pass
+//! reports every syntax error of a file. Every loop consumes a token or
+//! stops, and nesting deeper than [`MAX_DEPTH`] is reported instead of
+//! recursing further, so no input makes the parser hang or overflow.
+//!
+//! Submodules, one per part of the language:
+//! - `statements`: top-level statements (`source:`, `query:`, `run:`, `import`)
+//! - `sources`: source expressions and `extend { ... }` bodies
+//! - `queries`: views, query stages and their clauses
+//! - `expressions`: field expressions
+
+mod expressions;
+mod queries;
+mod sources;
+mod statements;
+
+use super::ast;
+use super::lexer::{tokenize, Token, TokenKind, SYNTAX_ERROR};
+use crate::diagnostics::{Diagnostic, Span};
+
+/// Parses a model file or the text of a query request.
+///
+/// Returns the document with every statement that could be parsed, and the
+/// syntax problems sorted by position. Parts that failed to parse are
+/// dropped or kept as [`ast::ExprKind::Error`].
+pub fn parse(text: &str) -> (ast::Document, Vec<Diagnostic>) {
+    let (tokens, lex_diagnostics) = tokenize(text);
+    let mut parser = Parser {
+        text,
+        tokens,
+        pos: 0,
+        diagnostics: lex_diagnostics,
+        depth: 0,
+        last_error_token: None,
+    };
+    let document = parser.document();
+    let mut diagnostics = parser.diagnostics;
+    diagnostics.sort_by_key(|d| d.span.start);
+    (document, diagnostics)
+}
+
+/// How deeply expressions, blocks and views may nest.
+const MAX_DEPTH: usize = 64;
+
+/// Words that begin a statement at the top level when followed by `:`.
+const STATEMENT_KEYWORDS: &[&str] = &["source", "query", "run", "sql"];
+
+/// Words that begin a clause inside a source or query block when followed
+/// by `:`.
+const CLAUSE_KEYWORDS: &[&str] = &[
+    "accept",
+    "aggregate",
+    "calculate",
+    "declare",
+    "dimension",
+    "except",
+    "extend",
+    "group_by",
+    "having",
+    "index",
+    "join_cross",
+    "join_many",
+    "join_one",
+    "limit",
+    "measure",
+    "nest",
+    "order_by",
+    "partition_by",
+    "primary_key",
+    "project",
+    "query",
+    "rename",
+    "sample",
+    "select",
+    "timezone",
+    "top",
+    "view",
+    "where",
+];
+
+pub(crate) struct Parser<'a> {
+    text: &'a str,
+    tokens: Vec<Token>,
+    pos: usize,
+    diagnostics: Vec<Diagnostic>,
+    depth: usize,
+    /// The token the last error was reported at; a second error there is
+    /// a consequence of the first and is not reported.
+    last_error_token: Option<usize>,
+}
+
+impl<'a> Parser<'a> {
+    // ---- token access ----
+
+    fn peek(&self) -> &Token {
+        self.peek_at(0)
+    }
+
+    fn peek_at(&self, n: usize) -> &Token {
+        let last = self.tokens.len() - 1;
+        &self.tokens[(self.pos + n).min(last)]
+    }
+
+    fn kind(&self) -> &TokenKind {
+        &self.peek().kind
+    }
+
+    fn kind_at(&self, n: usize) -> &TokenKind {
+        &self.peek_at(n).kind
+    }
+
+    fn at(&self, kind: &TokenKind) -> bool {
+        self.kind() == kind
+    }
+
+    fn at_eof(&self) -> bool {
+        self.at(&TokenKind::Eof)
+    }
+
+    fn span(&self) -> Span {
+        self.peek().span
+    }
+
+    /// The span of the last consumed token.
+    fn prev_span(&self) -> Span {
+        if self.pos == 0 {
+            Span::new(0, 0)
+        } else {
+            self.tokens[self.pos - 1].span
+        }
+    }
+
+    fn bump(&mut self) -> Token {
+        let token = self.peek().clone();
+        if self.pos < self.tokens.len() - 1 {
+            self.pos += 1;
+        }
+        token
+    }
+
+    fn eat(&mut self, kind: &TokenKind) -> bool {
+        if self.at(kind) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn token_text(&self, token: &Token) -> &'a str {
+        &self.text[token.span.start as usize..token.span.end as usize]
+    }
+
+    /// The text of the token `n` ahead, as written.
+    fn text_at(&self, n: usize) -> &'a str {
+        self.token_text(self.peek_at(n))
+    }
+
+    /// Whether the token `n` ahead is the word `word`, in any case.
+    fn is_word_at(&self, n: usize, word: &str) -> bool {
+        matches!(self.kind_at(n), TokenKind::Word) && self.text_at(n).eq_ignore_ascii_case(word)
+    }
+
+    fn at_word(&self, word: &str) -> bool {
+        self.is_word_at(0, word)
+    }
+
+    fn eat_word(&mut self, word: &str) -> bool {
+        if self.at_word(word) {
+            self.bump();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The lowercase keyword of a `keyword:` clause starting `n` tokens
+    /// ahead, if the word there is followed by a single colon.
+    fn clause_keyword_at(&self, n: usize) -> Option<String> {
+        if matches!(self.kind_at(n), TokenKind::Word)
+            && matches!(self.kind_at(n + 1), TokenKind::Colon)
+        {
+            Some(self.text_at(n).to_ascii_lowercase())
+        } else {
+            None
+        }
+    }
+
+    /// Whether a statement keyword such as `source:` or `import` starts
+    /// `n` tokens ahead.
+    fn at_statement_start(&self, n: usize) -> bool {
+        if self.is_word_at(n, "import") {
+            return true;
+        }
+        self.clause_keyword_at(n)
+            .is_some_and(|word| STATEMENT_KEYWORDS.contains(&word.as_str()))
+    }
+
+    /// Whether a clause keyword (`group_by:`, `dimension:`, ...) starts
+    /// `n` tokens ahead.
+    fn at_clause_start(&self, n: usize) -> bool {
+        self.clause_keyword_at(n)
+            .is_some_and(|word| CLAUSE_KEYWORDS.contains(&word.as_str()))
+    }
+
+    /// The number of annotation tokens starting `n` ahead.
+    fn annotations_ahead(&self, n: usize) -> usize {
+        let mut count = 0;
+        while matches!(
+            self.kind_at(n + count),
+            TokenKind::Annotation | TokenKind::DocAnnotation
+        ) {
+            count += 1;
+        }
+        count
+    }
+
+    /// Consumes `#` annotation lines. `##` lines are consumed too but
+    /// dropped, because outside the top level they apply to nothing.
+    fn annotations(&mut self) -> Vec<ast::Annotation> {
+        let mut annotations = Vec::new();
+        loop {
+            match self.kind() {
+                TokenKind::Annotation => {
+                    let token = self.bump();
+                    annotations.push(self.annotation_of(&token));
+                }
+                TokenKind::DocAnnotation => {
+                    self.bump();
+                }
+                _ => return annotations,
+            }
+        }
+    }
+
+    fn annotation_of(&self, token: &Token) -> ast::Annotation {
+        let mut text = self.token_text(token).to_string();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        ast::Annotation {
+            text,
+            span: token.span,
+        }
+    }
+
+    // ---- identifiers ----
+
+    /// Whether the token `n` ahead can be a name: a word or a backquoted
+    /// identifier.
+    fn is_name_at(&self, n: usize) -> bool {
+        matches!(self.kind_at(n), TokenKind::Word | TokenKind::QuotedIdent(_))
+    }
+
+    /// Consumes a name, or reports that one is missing.
+    fn ident(&mut self) -> Option<ast::Ident> {
+        match self.kind().clone() {
+            TokenKind::Word => {
+                let token = self.bump();
+                Some(ast::Ident {
+                    name: self.token_text(&token).to_string(),
+                    span: token.span,
+                })
+            }
+            TokenKind::QuotedIdent(name) => {
+                let token = self.bump();
+                Some(ast::Ident {
+                    name,
+                    span: token.span,
+                })
+            }
+            _ => {
+                self.error_unexpected();
+                None
+            }
+        }
+    }
+
+    /// `name.name...`; stops before `.*`.
+    fn path(&mut self) -> Option<ast::Path> {
+        let first = self.ident()?;
+        let mut steps = vec![first];
+        while self.at(&TokenKind::Dot) && self.is_name_at(1) {
+            self.bump();
+            steps.push(self.ident()?);
+        }
+        let span = steps[0].span.to(steps[steps.len() - 1].span);
+        Some(ast::Path { steps, span })
+    }
+
+    fn string_literal(&mut self) -> Option<ast::StringLiteral> {
+        match self.kind().clone() {
+            TokenKind::String(value) | TokenKind::TripleString(value) => {
+                let token = self.bump();
+                Some(ast::StringLiteral {
+                    value,
+                    span: token.span,
+                })
+            }
+            _ => {
+                self.error_unexpected();
+                None
+            }
+        }
+    }
+
+    // ---- diagnostics and recovery ----
+
+    fn error(&mut self, message: impl Into<String>, span: Span) {
+        if self.last_error_token == Some(self.pos) {
+            return;
+        }
+        self.last_error_token = Some(self.pos);
+        self.diagnostics
+            .push(Diagnostic::error(SYNTAX_ERROR, message, span));
+    }
+
+    /// Describes the current token as the reference does: its text in
+    /// quotes, or `'<EOF>'`.
+    fn describe_current(&self) -> String {
+        if self.at_eof() {
+            "'<EOF>'".to_string()
+        } else {
+            format!("'{}'", self.text_at(0))
+        }
+    }
+
+    /// Reports the current token as unexpected.
+    fn error_unexpected(&mut self) {
+        let message = format!("unexpected {}", self.describe_current());
+        let span = self.span();
+        self.error(message, span);
+    }
+
+    /// Consumes `kind`, or reports `Missing '<text>' at '<current>'`.
+    fn expect(&mut self, kind: &TokenKind, text: &str) -> bool {
+        if self.eat(kind) {
+            return true;
+        }
+        let message = format!("Missing '{text}' at {}", self.describe_current());
+        let span = self.span();
+        self.error(message, span);
+        false
+    }
+
+    fn expect_word(&mut self, word: &str) -> bool {
+        if self.eat_word(word) {
+            return true;
+        }
+        let message = format!("Missing '{word}' at {}", self.describe_current());
+        let span = self.span();
+        self.error(message, span);
+        false
+    }
+
+    /// Skips one token, or a whole bracketed group when it opens one.
+    fn skip_token_or_group(&mut self) {
+        let close = match self.kind() {
+            TokenKind::LBrace => TokenKind::RBrace,
+            TokenKind::LParen => TokenKind::RParen,
+            TokenKind::LBracket => TokenKind::RBracket,
+            _ => {
+                self.bump();
+                return;
+            }
+        };
+        self.bump();
+        while !self.at_eof() && !self.at(&close) {
+            if self.at_statement_start(0) {
+                return;
+            }
+            self.skip_token_or_group();
+        }
+        self.eat(&close);
+    }
+
+    /// Skips tokens until a statement keyword or the end of the text.
+    fn recover_to_statement(&mut self) {
+        while !self.at_eof() && !self.at_statement_start(0) {
+            if self.at(&TokenKind::RBrace) {
+                self.bump();
+                continue;
+            }
+            self.skip_token_or_group();
+        }
+    }
+
+    /// Skips tokens until a clause or statement keyword, an annotation or
+    /// the `}` that closes the current block.
+    fn recover_in_block(&mut self) {
+        while !self.at_eof()
+            && !self.at(&TokenKind::RBrace)
+            && !self.at_clause_start(0)
+            && !self.at_statement_start(0)
+            && !matches!(
+                self.kind(),
+                TokenKind::Annotation | TokenKind::DocAnnotation
+            )
+        {
+            self.skip_token_or_group();
+        }
+    }
+
+    /// Enters one level of nesting; on exceeding [`MAX_DEPTH`] reports it
+    /// and skips to the end of the text so every caller unwinds at once.
+    fn enter(&mut self) -> bool {
+        if self.depth >= MAX_DEPTH {
+            let span = self.span();
+            self.error("the text is nested too deeply to parse", span);
+            self.pos = self.tokens.len() - 1;
+            return false;
+        }
+        self.depth += 1;
+        true
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Runs `item` for each item of a list whose items may be separated by
+    /// commas, while `starts_item` is true at the current token. Stops when
+    /// an item consumes nothing.
+    fn list<T>(
+        &mut self,
+        starts_item: impl Fn(&Parser<'a>) -> bool,
+        mut item: impl FnMut(&mut Parser<'a>) -> Option<T>,
+    ) -> Vec<T> {
+        let mut items = Vec::new();
+        while starts_item(self) {
+            let before = self.pos;
+            if let Some(value) = item(self) {
+                items.push(value);
+            }
+            if self.pos == before {
+                break;
+            }
+            self.eat(&TokenKind::Comma);
+        }
+        items
+    }
+}

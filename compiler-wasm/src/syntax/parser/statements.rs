@@ -1,0 +1,260 @@
+//! Top-level statements: `source:`, `query:`, `run:`, `import` and model
+//! annotations.
+
+use super::{ast, Parser};
+use crate::syntax::lexer::TokenKind;
+
+impl<'a> Parser<'a> {
+    pub(super) fn document(&mut self) -> ast::Document {
+        let mut statements = Vec::new();
+        while !self.at_eof() {
+            let before = self.pos;
+            match self.kind() {
+                TokenKind::Semi => {
+                    self.bump();
+                }
+                TokenKind::DocAnnotation => {
+                    let token = self.bump();
+                    let annotation = self.annotation_of(&token);
+                    statements.push(ast::Statement {
+                        span: token.span,
+                        kind: ast::StatementKind::ModelAnnotation(annotation),
+                    });
+                }
+                _ => {
+                    if let Some(statement) = self.statement() {
+                        statements.push(statement);
+                    }
+                }
+            }
+            if self.pos == before {
+                self.bump();
+            }
+        }
+        ast::Document { statements }
+    }
+
+    /// One statement with the `#` annotations before it.
+    fn statement(&mut self) -> Option<ast::Statement> {
+        let start = self.span();
+        let annotations = self.annotations();
+        if matches!(self.kind(), TokenKind::DocAnnotation | TokenKind::Eof) {
+            // Annotations that precede nothing apply to nothing.
+            return None;
+        }
+        if self.at_word("import") {
+            let kind = self.import();
+            return kind.map(|kind| ast::Statement {
+                kind,
+                span: start.to(self.prev_span()),
+            });
+        }
+        let keyword = self.clause_keyword_at(0);
+        let kind = match keyword.as_deref() {
+            Some("source") => {
+                self.bump();
+                self.bump();
+                let definitions = self.source_definitions();
+                ast::StatementKind::Sources {
+                    annotations,
+                    definitions,
+                }
+            }
+            Some("query") => {
+                self.bump();
+                self.bump();
+                let definitions = self.query_definitions();
+                ast::StatementKind::Queries {
+                    annotations,
+                    definitions,
+                }
+            }
+            Some("run") => {
+                self.bump();
+                self.bump();
+                let mut annotations = annotations;
+                annotations.extend(self.annotations());
+                let query = self.query_expr()?;
+                ast::StatementKind::Run { annotations, query }
+            }
+            Some("sql") => {
+                let span = self.span();
+                self.error("`sql:` statements are not supported; use `connection.sql(\"...\")` in a source", span);
+                self.bump();
+                self.bump();
+                self.recover_to_statement();
+                return None;
+            }
+            _ => {
+                if matches!(self.kind(), TokenKind::Word)
+                    && matches!(
+                        self.text_at(0).to_ascii_lowercase().as_str(),
+                        "source" | "query" | "run"
+                    )
+                {
+                    let message = format!("Expected ':' following '{}'", self.text_at(0));
+                    let span = self.span();
+                    self.error(message, span);
+                } else {
+                    self.error_unexpected();
+                }
+                self.bump();
+                self.recover_to_statement();
+                return None;
+            }
+        };
+        if !self.at_eof()
+            && !self.at_statement_start(0)
+            && !matches!(
+                self.kind(),
+                TokenKind::Semi | TokenKind::Annotation | TokenKind::DocAnnotation
+            )
+        {
+            self.error_unexpected();
+            self.recover_to_statement();
+        }
+        Some(ast::Statement {
+            kind,
+            span: start.to(self.prev_span()),
+        })
+    }
+
+    /// `import "file"` or `import { a, b is c } from "file"`.
+    fn import(&mut self) -> Option<ast::StatementKind> {
+        self.bump();
+        let mut names = Vec::new();
+        if self.eat(&TokenKind::LBrace) {
+            names = self.list(
+                |p| p.is_name_at(0),
+                |p| {
+                    let first = p.ident()?;
+                    if p.eat_word("is") {
+                        let name = p.ident()?;
+                        Some(ast::ImportItem {
+                            alias: Some(first),
+                            name,
+                        })
+                    } else {
+                        Some(ast::ImportItem {
+                            alias: None,
+                            name: first,
+                        })
+                    }
+                },
+            );
+            self.expect(&TokenKind::RBrace, "}");
+            self.expect_word("from");
+        }
+        match self.string_literal() {
+            Some(url) => Some(ast::StatementKind::Import(ast::Import { url, names })),
+            None => {
+                self.recover_to_statement();
+                None
+            }
+        }
+    }
+
+    /// Whether a definition `name is ...` (or `name(params) is ...`)
+    /// starts at the current token, after any annotations.
+    fn at_definition_start(&self) -> bool {
+        let n = self.annotations_ahead(0);
+        self.is_name_at(n)
+            && !self.at_statement_start(n)
+            && !matches!(self.kind_at(n + 1), TokenKind::Colon)
+    }
+
+    fn source_definitions(&mut self) -> Vec<ast::SourceDefinition> {
+        let definitions = self.list(|p| p.at_definition_start(), |p| p.source_definition());
+        if definitions.is_empty() {
+            self.error_unexpected();
+        }
+        definitions
+    }
+
+    fn source_definition(&mut self) -> Option<ast::SourceDefinition> {
+        let start = self.span();
+        let mut annotations = self.annotations();
+        let name = self.ident()?;
+        let parameters = if self.at(&TokenKind::LParen) {
+            self.parameters()
+        } else {
+            Vec::new()
+        };
+        if !self.expect_word("is") {
+            self.recover_to_statement();
+            return None;
+        }
+        annotations.extend(self.annotations());
+        let source = self.source_expr()?;
+        Some(ast::SourceDefinition {
+            annotations,
+            name,
+            parameters,
+            source,
+            span: start.to(self.prev_span()),
+        })
+    }
+
+    /// `(name::type, name is default, ...)` after a source's name.
+    fn parameters(&mut self) -> Vec<ast::Parameter> {
+        self.bump();
+        let parameters = self.list(
+            |p| p.is_name_at(0),
+            |p| {
+                let name = p.ident()?;
+                let mut type_name = None;
+                if p.eat(&TokenKind::DoubleColon) {
+                    type_name = p.ident();
+                }
+                let mut default = None;
+                if p.eat_word("is") {
+                    default = Some(p.expr());
+                }
+                Some(ast::Parameter {
+                    span: name.span.to(p.prev_span()),
+                    name,
+                    type_name,
+                    default,
+                })
+            },
+        );
+        self.expect(&TokenKind::RParen, ")");
+        parameters
+    }
+
+    fn query_definitions(&mut self) -> Vec<ast::QueryDefinition> {
+        let definitions = self.list(
+            |p| p.at_definition_start(),
+            |p| {
+                let start = p.span();
+                let mut annotations = p.annotations();
+                let name = p.ident()?;
+                if !p.expect_word("is") {
+                    p.recover_to_statement();
+                    return None;
+                }
+                annotations.extend(p.annotations());
+                let query = p.query_expr()?;
+                Some(ast::QueryDefinition {
+                    annotations,
+                    name,
+                    query,
+                    span: start.to(p.prev_span()),
+                })
+            },
+        );
+        if definitions.is_empty() {
+            // TODO: Malloy also accepts an unnamed `query: source -> {...}`,
+            // which this parser rejects.
+            let span = self.span();
+            self.error(
+                format!(
+                    "a query definition needs a name: expected `name is ...` at {}",
+                    self.describe_current()
+                ),
+                span,
+            );
+        }
+        definitions
+    }
+}
