@@ -5,3 +5,4 @@
 pub mod db;
 pub mod package_host;
 pub mod result;
+pub mod sandbox;
