@@ -1,0 +1,349 @@
+//! Runs the stages in order for [`crate::compile_model`] and
+//! [`crate::compile_query`]: reads files through the [`Host`], parses,
+//! follows imports, translates, plans and generates SQL.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::diagnostics::{Diagnostic, LineIndex, Problem, Range, Severity, Span};
+use crate::semantic::model::{Query, SourceDef, Stage, StageKind, ViewDef};
+use crate::semantic::{Environment, Model, ModelEntry, Translator};
+use crate::sql::schema;
+use crate::sql::{DuckDb, Generator};
+use crate::syntax::{ast, parser};
+use crate::{
+    Column, Host, ModelOutput, QueryOutput, QueryRequest, QuerySpec, QuerySummary, SourceSummary,
+    ViewSummary,
+};
+
+/// The url of problems found in the text of a query request.
+const QUERY_URL: &str = "query";
+
+/// State shared by the files of one compilation.
+struct Shared<'h> {
+    host: &'h dyn Host,
+    /// Files being loaded, outermost first, to detect import cycles.
+    loading: RefCell<Vec<String>>,
+    loaded: RefCell<HashMap<String, Rc<Model>>>,
+    /// Problems found in imported files.
+    problems: RefCell<Vec<Problem>>,
+}
+
+/// The environment of one file: imports resolve relative to its folder.
+struct FileEnvironment<'s, 'h> {
+    shared: &'s Shared<'h>,
+    path: String,
+}
+
+impl Environment for FileEnvironment<'_, '_> {
+    fn table_schema(&self, connection: &str, table: &str) -> Result<Vec<Column>, String> {
+        self.shared.host.table_schema(connection, table)
+    }
+
+    fn sql_schema(&self, connection: &str, sql: &str) -> Result<Vec<Column>, String> {
+        self.shared.host.sql_schema(connection, sql)
+    }
+
+    fn import(&self, url: &str) -> Result<Rc<Model>, String> {
+        let Some(path) = resolve_import(&self.path, url) else {
+            return Err(format!("Cannot import '{url}': the path leaves the package"));
+        };
+        if self.shared.loading.borrow().contains(&path) {
+            return Err(format!("Cannot import '{url}': import cycle through '{path}'"));
+        }
+        match load_file(self.shared, &path) {
+            Ok(model) => Ok(model),
+            Err(problems) => {
+                let message = problems
+                    .first()
+                    .map(|p| format!("Cannot import '{url}': {}", p.message))
+                    .unwrap_or_else(|| format!("Cannot import '{url}'"));
+                self.shared.problems.borrow_mut().extend(problems);
+                Err(message)
+            }
+        }
+    }
+}
+
+/// The package path of `url` imported from the file at `from`, or `None`
+/// when it would leave the package.
+fn resolve_import(from: &str, url: &str) -> Option<String> {
+    let url = url.strip_prefix("file://").unwrap_or(url);
+    let mut parts: Vec<&str> = if url.starts_with('/') {
+        Vec::new()
+    } else {
+        let mut folder: Vec<&str> = from.split('/').collect();
+        folder.pop();
+        folder
+    };
+    for part in url.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn problems_of(diagnostics: Vec<Diagnostic>, url: &str, text: &str) -> Vec<Problem> {
+    let index = LineIndex::new(text);
+    diagnostics.into_iter().map(|d| d.into_problem(url, &index)).collect()
+}
+
+fn has_error(problems: &[Problem]) -> bool {
+    problems.iter().any(|p| p.severity == Severity::Error)
+}
+
+fn file_problem(code: &str, message: String, url: &str) -> Problem {
+    Problem {
+        code: code.to_string(),
+        message,
+        severity: Severity::Error,
+        url: url.to_string(),
+        range: Range::default(),
+    }
+}
+
+/// Reads, parses and translates one file, once per compilation.
+fn load_file(shared: &Shared, path: &str) -> Result<Rc<Model>, Vec<Problem>> {
+    if let Some(model) = shared.loaded.borrow().get(path) {
+        return Ok(model.clone());
+    }
+    let text = shared
+        .host
+        .read_file(path)
+        .map_err(|message| vec![file_problem("file-not-found", format!("Cannot read '{path}': {message}"), path)])?;
+    let (document, syntax) = parser::parse(&text);
+    let syntax = problems_of(syntax, path, &text);
+    if has_error(&syntax) {
+        return Err(syntax);
+    }
+    shared.loading.borrow_mut().push(path.to_string());
+    let environment = FileEnvironment {
+        shared,
+        path: path.to_string(),
+    };
+    let mut translator = Translator::new(&environment, Model::default(), false);
+    translator.translate_document(&document);
+    shared.loading.borrow_mut().pop();
+    let problems = problems_of(std::mem::take(&mut translator.diagnostics), path, &text);
+    if has_error(&problems) {
+        return Err(problems);
+    }
+    let model = Rc::new(translator.model);
+    shared.loaded.borrow_mut().insert(path.to_string(), model.clone());
+    Ok(model)
+}
+
+fn shared(host: &dyn Host) -> Shared<'_> {
+    Shared {
+        host,
+        loading: RefCell::new(Vec::new()),
+        loaded: RefCell::new(HashMap::new()),
+        problems: RefCell::new(Vec::new()),
+    }
+}
+
+/// Imported files' problems first, so the root cause leads.
+fn with_import_problems(shared: &Shared, mut problems: Vec<Problem>) -> Vec<Problem> {
+    let mut all = shared.problems.borrow_mut().split_off(0);
+    all.append(&mut problems);
+    all
+}
+
+pub fn compile_model(host: &dyn Host, model_path: &str) -> Result<ModelOutput, Vec<Problem>> {
+    let shared = shared(host);
+    let model = load_file(&shared, model_path).map_err(|p| with_import_problems(&shared, p))?;
+    let environment = FileEnvironment {
+        shared: &shared,
+        path: model_path.to_string(),
+    };
+    let mut translator = Translator::new(&environment, (*model).clone(), false);
+
+    let mut entries = Vec::new();
+    let mut sources = Vec::new();
+    let mut queries = Vec::new();
+    for name in &model.exported {
+        match model.lookup(name) {
+            Some(ModelEntry::Source(source)) => {
+                let mut views = Vec::new();
+                let mut view_stage = |of: &SourceDef, view: &ViewDef| {
+                    translator.view_stage(Rc::new(of.clone()), &view.view)
+                };
+                entries.push(schema::source_info(name, source, &mut view_stage));
+                for field in source.fields.iter().filter(|f| !f.hidden) {
+                    if let crate::semantic::model::FieldKind::View(view) = &field.kind {
+                        let stage = translator.view_stage(source.clone(), &view.view);
+                        if stage.map(|s| s.kind == StageKind::Reduce).unwrap_or(false) {
+                            views.push(ViewSummary {
+                                name: field.name.clone(),
+                                annotations: view.annotations.clone(),
+                            });
+                        }
+                    }
+                }
+                sources.push(SourceSummary {
+                    name: name.clone(),
+                    annotations: source.annotations.clone(),
+                    views,
+                });
+            }
+            Some(ModelEntry::Query(named)) => {
+                let mut entry = serde_json::json!({
+                    "kind": "source",
+                    "name": name,
+                    "schema": schema::result_schema(named.query.last_stage()),
+                });
+                if !named.annotations.is_empty() {
+                    entry["annotations"] = serde_json::Value::Array(
+                        named.annotations.iter().map(|a| serde_json::json!({"value": a})).collect(),
+                    );
+                }
+                entries.push(entry);
+                queries.push(QuerySummary {
+                    name: name.clone(),
+                    source_name: named.source_name.clone(),
+                    annotations: named.annotations.clone(),
+                });
+            }
+            None => {}
+        }
+    }
+    let anonymous: Vec<serde_json::Value> = model
+        .runs
+        .iter()
+        .map(|run| {
+            let mut value = serde_json::json!({"schema": schema::result_schema(run.query.last_stage())});
+            if !run.query.annotations.is_empty() {
+                value["annotations"] = serde_json::Value::Array(
+                    run.query.annotations.iter().map(|a| serde_json::json!({"value": a})).collect(),
+                );
+            }
+            value
+        })
+        .collect();
+    let model_info = serde_json::json!({"entries": entries, "anonymous_queries": anonymous});
+    let warnings = problems_of(std::mem::take(&mut translator.diagnostics), model_path, "");
+    Ok(ModelOutput {
+        model_info: model_info.to_string(),
+        sources,
+        queries,
+        model_annotations: model.annotations.clone(),
+        problems: warnings.into_iter().filter(|p| p.severity != Severity::Error).collect(),
+    })
+}
+
+pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOutput, Vec<Problem>> {
+    let shared = shared(host);
+    let model = load_file(&shared, &request.model_path).map_err(|p| with_import_problems(&shared, p))?;
+    let environment = FileEnvironment {
+        shared: &shared,
+        path: request.model_path.clone(),
+    };
+    let mut translator = Translator::new(&environment, (*model).clone(), request.restricted);
+    let runs_before = translator.model.runs.len();
+
+    let (query, source_name, query_name, url, text): (Rc<Query>, Option<String>, Option<String>, &str, &str) =
+        match &request.query {
+            QuerySpec::Text(text) => {
+                let (document, syntax) = parser::parse(text);
+                let syntax = problems_of(syntax, QUERY_URL, text);
+                if has_error(&syntax) {
+                    return Err(syntax);
+                }
+                translator.translate_document(&document);
+                let problems = problems_of(std::mem::take(&mut translator.diagnostics), QUERY_URL, text);
+                if has_error(&problems) {
+                    return Err(with_import_problems(&shared, problems));
+                }
+                let Some(run) = translator.model.runs[runs_before..].last().cloned() else {
+                    return Err(vec![file_problem(
+                        "no-runnable-query",
+                        "The query text has no `run:` statement".to_string(),
+                        QUERY_URL,
+                    )]);
+                };
+                (run.query, run.source_name, run.query_name, QUERY_URL, text.as_str())
+            }
+            QuerySpec::Named {
+                source_name,
+                query_name,
+            } => {
+                let name = |text: &str| ast::Ident {
+                    name: text.to_string(),
+                    span: Span::default(),
+                };
+                let query_expr = match source_name {
+                    Some(source) => ast::QueryExpr {
+                        kind: ast::QueryExprKind::Pipeline {
+                            source: ast::SourceExpr {
+                                kind: ast::SourceExprKind::Named {
+                                    name: name(source),
+                                    arguments: Vec::new(),
+                                },
+                                span: Span::default(),
+                            },
+                            stages: vec![ast::ViewExpr {
+                                kind: ast::ViewExprKind::Named(name(query_name)),
+                                span: Span::default(),
+                            }],
+                        },
+                        span: Span::default(),
+                    },
+                    None => ast::QueryExpr {
+                        kind: ast::QueryExprKind::Named(name(query_name)),
+                        span: Span::default(),
+                    },
+                };
+                let translated = translator.translate_query(&query_expr, &[]);
+                let problems = problems_of(std::mem::take(&mut translator.diagnostics), &request.model_path, "");
+                let Some(query) = translated.filter(|_| !has_error(&problems)) else {
+                    return Err(problems);
+                };
+                let source = source_name.clone().or_else(|| match model.lookup(query_name) {
+                    Some(ModelEntry::Query(named)) => named.source_name.clone(),
+                    _ => None,
+                });
+                (query, source, Some(query_name.clone()), request.model_path.as_str(), "")
+            }
+        };
+    let _ = (url, text);
+
+    let last: &Stage = query.last_stage();
+    let row_limit = last.limit.or(request.default_row_limit);
+    let generator = Generator { dialect: &DuckDb };
+    let sql = generator.query_sql(&query, request.default_row_limit);
+    let mut annotations = query.annotations.clone();
+    if let Some(tag) = schema::result_metadata_tag(last, last.limit) {
+        annotations.push(tag);
+    }
+    Ok(QueryOutput {
+        sql,
+        connection_name: last.source.connection.clone(),
+        schema: schema::result_schema(last).to_string(),
+        annotations,
+        model_annotations: translator.model.annotations.clone(),
+        source_name,
+        query_name,
+        row_limit,
+        query_timezone: None,
+        problems: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_import;
+
+    #[test]
+    fn import_paths_resolve_relative_to_the_importer() {
+        assert_eq!(resolve_import("models/a.malloy", "b.malloy").as_deref(), Some("models/b.malloy"));
+        assert_eq!(resolve_import("models/a.malloy", "../b.malloy").as_deref(), Some("b.malloy"));
+        assert_eq!(resolve_import("a.malloy", "./sub/b.malloy").as_deref(), Some("sub/b.malloy"));
+        assert_eq!(resolve_import("a.malloy", "../b.malloy"), None);
+    }
+}

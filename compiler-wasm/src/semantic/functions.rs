@@ -1,0 +1,112 @@
+//! The Malloy functions that map directly onto DuckDB functions, with their
+//! argument counts and return types.
+
+use super::types::{DataType, NumberSubtype};
+
+/// How a function's return type is derived.
+#[derive(Debug, Clone, Copy)]
+pub enum Returns {
+    String,
+    Boolean,
+    /// A number without a subtype.
+    Number,
+    Integer,
+    Timestamp,
+    /// The type of the first argument.
+    FirstArgument,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FunctionSpec {
+    pub name: &'static str,
+    pub sql_name: &'static str,
+    pub min_args: usize,
+    pub max_args: usize,
+    pub returns: Returns,
+}
+
+const MANY: usize = usize::MAX;
+
+const fn f(name: &'static str, sql_name: &'static str, min_args: usize, max_args: usize, returns: Returns) -> FunctionSpec {
+    FunctionSpec {
+        name,
+        sql_name,
+        min_args,
+        max_args,
+        returns,
+    }
+}
+
+static FUNCTIONS: &[FunctionSpec] = &[
+    f("concat", "CONCAT", 0, MANY, Returns::String),
+    f("length", "LENGTH", 1, 1, Returns::Number),
+    f("byte_length", "OCTET_LENGTH", 1, 1, Returns::Number),
+    f("upper", "UPPER", 1, 1, Returns::String),
+    f("lower", "LOWER", 1, 1, Returns::String),
+    f("substr", "SUBSTR", 2, 3, Returns::String),
+    f("trim", "TRIM", 1, 2, Returns::String),
+    f("ltrim", "LTRIM", 1, 2, Returns::String),
+    f("rtrim", "RTRIM", 1, 2, Returns::String),
+    f("strpos", "STRPOS", 2, 2, Returns::Number),
+    f("starts_with", "STARTS_WITH", 2, 2, Returns::Boolean),
+    f("ends_with", "SUFFIX", 2, 2, Returns::Boolean),
+    f("reverse", "REVERSE", 1, 1, Returns::String),
+    f("repeat", "REPEAT", 2, 2, Returns::String),
+    f("ascii", "ASCII", 1, 1, Returns::Number),
+    f("unicode", "UNICODE", 1, 1, Returns::Number),
+    f("chr", "CHR", 1, 1, Returns::String),
+    f("regexp_extract", "REGEXP_EXTRACT", 2, 3, Returns::String),
+    f("round", "ROUND", 1, 2, Returns::Number),
+    f("trunc", "TRUNC", 1, 2, Returns::Number),
+    f("floor", "FLOOR", 1, 1, Returns::Number),
+    f("ceil", "CEIL", 1, 1, Returns::Number),
+    f("abs", "ABS", 1, 1, Returns::Number),
+    f("sign", "SIGN", 1, 1, Returns::Number),
+    f("sqrt", "SQRT", 1, 1, Returns::Number),
+    f("pow", "POW", 2, 2, Returns::Number),
+    f("exp", "EXP", 1, 1, Returns::Number),
+    f("ln", "LN", 1, 1, Returns::Number),
+    f("log", "LOG", 2, 2, Returns::Number),
+    f("div", "DIV", 2, 2, Returns::Number),
+    f("pi", "PI", 0, 0, Returns::Number),
+    f("cos", "COS", 1, 1, Returns::Number),
+    f("sin", "SIN", 1, 1, Returns::Number),
+    f("tan", "TAN", 1, 1, Returns::Number),
+    f("acos", "ACOS", 1, 1, Returns::Number),
+    f("asin", "ASIN", 1, 1, Returns::Number),
+    f("atan", "ATAN", 1, 1, Returns::Number),
+    f("atan2", "ATAN2", 2, 2, Returns::Number),
+    f("rand", "RANDOM", 0, 0, Returns::Number),
+    f("is_nan", "ISNAN", 1, 1, Returns::Boolean),
+    f("is_inf", "ISINF", 1, 1, Returns::Boolean),
+    f("greatest", "GREATEST", 1, MANY, Returns::FirstArgument),
+    f("least", "LEAST", 1, MANY, Returns::FirstArgument),
+    f("coalesce", "COALESCE", 1, MANY, Returns::FirstArgument),
+    f("ifnull", "IFNULL", 2, 2, Returns::FirstArgument),
+    f("nullif", "NULLIF", 2, 2, Returns::FirstArgument),
+    f("now", "CURRENT_TIMESTAMP", 0, 0, Returns::Timestamp),
+    f("dayname", "DAYNAME", 1, 1, Returns::String),
+    f("list_extract", "LIST_EXTRACT", 2, 2, Returns::String),
+    f("to_timestamp", "TO_TIMESTAMP", 1, 1, Returns::Timestamp),
+];
+
+pub fn lookup(name: &str) -> Option<&'static FunctionSpec> {
+    let lower = name.to_ascii_lowercase();
+    FUNCTIONS.iter().find(|spec| spec.name == lower)
+}
+
+/// The return type of a call, given the types of its arguments.
+pub fn return_type(spec: &FunctionSpec, arguments: &[DataType]) -> DataType {
+    match spec.returns {
+        Returns::String => DataType::String,
+        Returns::Boolean => DataType::Boolean,
+        Returns::Number => DataType::Number(None),
+        Returns::Integer => DataType::Number(Some(NumberSubtype::Integer)),
+        Returns::Timestamp => DataType::Timestamp(None),
+        Returns::FirstArgument => arguments
+            .iter()
+            .find(|t| **t != DataType::Null)
+            .map(|t| t.without_timeframe())
+            .unwrap_or(DataType::Null),
+    }
+}

@@ -1,0 +1,287 @@
+//! Translation: from the syntax tree and table schemas to the model IR.
+//!
+//! A [`Translator`] walks a document's statements in order and keeps the
+//! model's namespace: the sources and named queries defined so far,
+//! including the ones imported from other files. Every problem it finds is
+//! recorded as a [`Diagnostic`] with the span of the text it concerns.
+
+pub mod expr;
+pub mod functions;
+pub mod ir;
+pub mod model;
+pub mod query;
+pub mod source;
+pub mod types;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::diagnostics::{Diagnostic, Span};
+use crate::syntax::ast;
+use crate::Column;
+use model::{Query, SourceDef};
+
+/// A named query of a model.
+#[derive(Debug, Clone)]
+pub struct NamedQuery {
+    pub name: String,
+    /// The query as written, so that refinements can re-translate it.
+    pub ast: ast::QueryExpr,
+    pub query: Rc<Query>,
+    /// The source the query starts from, when it names one.
+    pub source_name: Option<String>,
+    pub annotations: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ModelEntry {
+    Source(Rc<SourceDef>),
+    Query(Rc<NamedQuery>),
+}
+
+/// A `run:` statement of a document.
+#[derive(Debug, Clone)]
+pub struct RunStatement {
+    pub query: Rc<Query>,
+    pub source_name: Option<String>,
+    /// The named query it runs, for `run: name`.
+    pub query_name: Option<String>,
+    pub span: Span,
+}
+
+/// The translated content of one document and its imports.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// Definitions in the order they were made; later ones win.
+    pub entries: Vec<(String, ModelEntry)>,
+    /// Names defined in this document (not imported), in order.
+    pub exported: Vec<String>,
+    pub annotations: Vec<String>,
+    pub runs: Vec<RunStatement>,
+}
+
+impl Model {
+    pub fn lookup(&self, name: &str) -> Option<&ModelEntry> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|(entry_name, _)| entry_name == name)
+            .map(|(_, entry)| entry)
+    }
+
+    pub fn define(&mut self, name: &str, entry: ModelEntry) {
+        self.entries.retain(|(existing, _)| existing != name);
+        self.entries.push((name.to_string(), entry));
+    }
+}
+
+/// What translation needs from outside: table schemas and imported models.
+pub trait Environment {
+    fn table_schema(&self, connection: &str, table: &str) -> Result<Vec<Column>, String>;
+    fn sql_schema(&self, connection: &str, sql: &str) -> Result<Vec<Column>, String>;
+    /// Compiles the file at `url`, relative to the current file.
+    fn import(&self, url: &str) -> Result<Rc<Model>, String>;
+}
+
+pub struct Translator<'e> {
+    pub model: Model,
+    pub diagnostics: Vec<Diagnostic>,
+    env: &'e dyn Environment,
+    /// Rejects imports, table and SQL sources and raw SQL calls.
+    restricted: bool,
+    /// Schemas already fetched, by connection and table or SQL text.
+    schema_cache: HashMap<(bool, String, String), Rc<Vec<Column>>>,
+    /// Names given to `all()` and `exclude()` while translating the current
+    /// stage, with the function and the span, to check against its output.
+    pending_ungroup_checks: Vec<(String, String, Span)>,
+}
+
+impl<'e> Translator<'e> {
+    pub fn new(env: &'e dyn Environment, model: Model, restricted: bool) -> Translator<'e> {
+        Translator {
+            model,
+            diagnostics: Vec::new(),
+            env,
+            restricted,
+            schema_cache: HashMap::new(),
+            pending_ungroup_checks: Vec::new(),
+        }
+    }
+
+    pub fn error(&mut self, code: &'static str, message: impl Into<String>, span: Span) {
+        self.diagnostics.push(Diagnostic::error(code, message, span));
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == crate::diagnostics::Severity::Error)
+    }
+
+    /// Translates every statement of `document` in order.
+    pub fn translate_document(&mut self, document: &ast::Document) {
+        for statement in &document.statements {
+            self.translate_statement(statement);
+        }
+    }
+
+    fn translate_statement(&mut self, statement: &ast::Statement) {
+        match &statement.kind {
+            ast::StatementKind::ModelAnnotation(annotation) => {
+                self.model.annotations.push(annotation.text.clone());
+            }
+            ast::StatementKind::Import(import) => self.translate_import(import, statement.span),
+            ast::StatementKind::Sources {
+                annotations,
+                definitions,
+            } => {
+                for definition in definitions {
+                    let mut notes = annotation_texts(annotations);
+                    notes.extend(annotation_texts(&definition.annotations));
+                    if let Some(source) = self.translate_source_expr(&definition.source) {
+                        let mut source = (*source).clone();
+                        source.name = definition.name.name.clone();
+                        let mut all = source.annotations.clone();
+                        all.extend(notes);
+                        source.annotations = all;
+                        self.define(&definition.name.name, ModelEntry::Source(Rc::new(source)));
+                    }
+                }
+            }
+            ast::StatementKind::Queries {
+                annotations,
+                definitions,
+            } => {
+                for definition in definitions {
+                    let mut notes = annotation_texts(annotations);
+                    notes.extend(annotation_texts(&definition.annotations));
+                    if let Some(query) = self.translate_query(&definition.query, &notes) {
+                        let named = NamedQuery {
+                            name: definition.name.name.clone(),
+                            ast: definition.query.clone(),
+                            source_name: self.query_source_name(&definition.query),
+                            query,
+                            annotations: notes,
+                        };
+                        self.define(&definition.name.name, ModelEntry::Query(Rc::new(named)));
+                    }
+                }
+            }
+            ast::StatementKind::Run { annotations, query } => {
+                let notes = annotation_texts(annotations);
+                if let Some(translated) = self.translate_query(query, &notes) {
+                    let query_name = match &query.kind {
+                        ast::QueryExprKind::Named(name) => Some(name.name.clone()),
+                        _ => None,
+                    };
+                    self.model.runs.push(RunStatement {
+                        query: translated,
+                        source_name: self.query_source_name(query),
+                        query_name,
+                        span: statement.span,
+                    });
+                }
+            }
+        }
+    }
+
+    fn define(&mut self, name: &str, entry: ModelEntry) {
+        self.model.define(name, entry);
+        if !self.model.exported.iter().any(|n| n == name) {
+            self.model.exported.push(name.to_string());
+        }
+    }
+
+    fn translate_import(&mut self, import: &ast::Import, span: Span) {
+        if self.restricted {
+            self.error(
+                "restricted-construct-forbidden",
+                format!(
+                    "`import \"{}\"` cannot be used in a restricted query — file imports are not permitted.",
+                    import.url.value
+                ),
+                span,
+            );
+            return;
+        }
+        let imported = match self.env.import(&import.url.value) {
+            Ok(model) => model,
+            Err(message) => {
+                self.error("import-error", message, import.url.span);
+                return;
+            }
+        };
+        if import.names.is_empty() {
+            for name in &imported.exported {
+                if let Some(entry) = imported.lookup(name) {
+                    self.model.define(name, entry.clone());
+                }
+            }
+            return;
+        }
+        for item in &import.names {
+            let Some(entry) = imported.lookup(&item.name.name) else {
+                self.error(
+                    "import-not-found",
+                    format!("Cannot find '{}', not imported", item.name.name),
+                    item.name.span,
+                );
+                continue;
+            };
+            let alias = item.alias.as_ref().unwrap_or(&item.name);
+            let entry = match entry {
+                ModelEntry::Source(source) => {
+                    let mut renamed = (**source).clone();
+                    renamed.name = alias.name.clone();
+                    ModelEntry::Source(Rc::new(renamed))
+                }
+                other => other.clone(),
+            };
+            self.model.define(&alias.name, entry);
+        }
+    }
+
+    /// The name of the source or query a query starts from, if it names one.
+    fn query_source_name(&self, query: &ast::QueryExpr) -> Option<String> {
+        match &query.kind {
+            ast::QueryExprKind::Pipeline { source, .. } => source_expr_name(source),
+            ast::QueryExprKind::Named(name) => match self.model.lookup(&name.name) {
+                Some(ModelEntry::Query(named)) => named.source_name.clone(),
+                _ => None,
+            },
+            ast::QueryExprKind::Refine { base, .. } | ast::QueryExprKind::Chain { base, .. } => {
+                self.query_source_name(base)
+            }
+        }
+    }
+
+    /// Returns the columns of a table or SQL source, fetching each once.
+    fn schema(&mut self, is_sql: bool, connection: &str, text: &str) -> Result<Rc<Vec<Column>>, String> {
+        let key = (is_sql, connection.to_string(), text.to_string());
+        if let Some(columns) = self.schema_cache.get(&key) {
+            return Ok(columns.clone());
+        }
+        let columns = if is_sql {
+            self.env.sql_schema(connection, text)?
+        } else {
+            self.env.table_schema(connection, text)?
+        };
+        let columns = Rc::new(columns);
+        self.schema_cache.insert(key, columns.clone());
+        Ok(columns)
+    }
+}
+
+fn source_expr_name(source: &ast::SourceExpr) -> Option<String> {
+    match &source.kind {
+        ast::SourceExprKind::Named { name, .. } => Some(name.name.clone()),
+        ast::SourceExprKind::Extend { base, .. } | ast::SourceExprKind::Include { base, .. } => {
+            source_expr_name(base)
+        }
+        _ => None,
+    }
+}
+
+pub fn annotation_texts(annotations: &[ast::Annotation]) -> Vec<String> {
+    annotations.iter().map(|a| a.text.clone()).collect()
+}

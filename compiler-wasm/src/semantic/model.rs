@@ -1,0 +1,206 @@
+//! Sources, fields, joins, views and queries of the model IR.
+
+use std::rc::Rc;
+
+use super::ir::Expr;
+use super::types::DataType;
+use crate::syntax::ast;
+
+/// Where a source's rows come from.
+#[derive(Debug, Clone)]
+pub enum Relation {
+    /// A table or file, as named in `connection.table('...')`.
+    Table(String),
+    /// The text of `connection.sql("...")`.
+    Sql(String),
+    /// The output of a query.
+    Query(Rc<Query>),
+}
+
+/// A source: a relation with named fields.
+#[derive(Debug, Clone)]
+pub struct SourceDef {
+    pub name: String,
+    pub connection: String,
+    pub relation: Relation,
+    pub fields: Vec<Field>,
+    pub primary_key: Option<String>,
+    /// `where:` conditions of the source, applied to every query of it.
+    pub filters: Vec<Expr>,
+    pub annotations: Vec<String>,
+}
+
+impl SourceDef {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// The SQL column or expression that identifies a row, for joins and
+    /// distinct counts.
+    pub fn key_expr(&self) -> Option<&Expr> {
+        let key = self.primary_key.as_deref()?;
+        match &self.field(key)?.kind {
+            FieldKind::Dimension(expr) => Some(expr),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub kind: FieldKind,
+    pub annotations: Vec<String>,
+    /// Hidden by `except:` or `include`; still usable by the source's own
+    /// definitions but not by queries.
+    pub hidden: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum FieldKind {
+    /// A column or a computed dimension, relative to the source.
+    Dimension(Expr),
+    /// An aggregate expression, relative to the source.
+    Measure(Expr),
+    Join(Rc<JoinDef>),
+    View(Rc<ViewDef>),
+}
+
+impl FieldKind {
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            FieldKind::Dimension(_) => "dimension",
+            FieldKind::Measure(_) => "measure",
+            FieldKind::Join(_) => "join",
+            FieldKind::View(_) => "view",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    One,
+    Many,
+    Cross,
+}
+
+impl JoinKind {
+    pub fn relationship(self) -> &'static str {
+        match self {
+            JoinKind::One => "one",
+            JoinKind::Many => "many",
+            JoinKind::Cross => "cross",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct JoinDef {
+    pub kind: JoinKind,
+    pub source: Rc<SourceDef>,
+    /// The ON condition, relative to the parent source; the joined source's
+    /// fields are under the join's name. `None` joins every row.
+    pub condition: Option<Expr>,
+}
+
+/// A view as written; it is translated against the source it runs on.
+#[derive(Debug, Clone)]
+pub struct ViewDef {
+    pub view: ast::ViewExpr,
+    pub annotations: Vec<String>,
+}
+
+/// A translated query: a source and its stages.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub stages: Vec<Stage>,
+    pub annotations: Vec<String>,
+}
+
+impl Query {
+    pub fn last_stage(&self) -> &Stage {
+        self.stages.last().expect("a query has at least one stage")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageKind {
+    /// `group_by` / `aggregate`: one row per group.
+    Reduce,
+    /// `select`: one row per source row.
+    Project,
+}
+
+/// One stage of a query pipeline, or the body of a nest.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub source: Rc<SourceDef>,
+    pub kind: StageKind,
+    pub fields: Vec<OutputField>,
+    pub filters: Vec<Expr>,
+    pub having: Vec<Expr>,
+    /// Output positions (0-based) with a descending flag.
+    pub order_by: Vec<(usize, bool)>,
+    /// Whether `order_by` was written or derived by the default rule.
+    pub ordered_explicitly: bool,
+    pub limit: Option<u64>,
+    pub annotations: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputField {
+    pub name: String,
+    pub value: OutputValue,
+    pub annotations: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum OutputValue {
+    /// A `group_by` or `select` value.
+    Dimension(Expr),
+    Aggregate(Expr),
+    /// A `calculate` value, evaluated over the output rows.
+    Calculate(Expr),
+    Nest(Box<Stage>),
+}
+
+impl OutputField {
+    pub fn data_type(&self) -> DataType {
+        match &self.value {
+            OutputValue::Dimension(e) | OutputValue::Aggregate(e) | OutputValue::Calculate(e) => {
+                e.ty.clone()
+            }
+            OutputValue::Nest(stage) => DataType::Array(Box::new(stage.record_type())),
+        }
+    }
+
+    pub fn is_aggregate(&self) -> bool {
+        matches!(self.value, OutputValue::Aggregate(_))
+    }
+}
+
+impl Stage {
+    pub fn record_type(&self) -> DataType {
+        DataType::Record(
+            self.fields
+                .iter()
+                .map(|f| (f.name.clone(), f.data_type()))
+                .collect(),
+        )
+    }
+
+    pub fn output_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    pub fn nests(&self) -> impl Iterator<Item = &Stage> {
+        self.fields.iter().filter_map(|f| match &f.value {
+            OutputValue::Nest(stage) => Some(&**stage),
+            _ => None,
+        })
+    }
+}

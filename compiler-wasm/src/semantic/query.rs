@@ -1,0 +1,640 @@
+//! Query translation: pipelines of stages, views and their refinements,
+//! nests, ordering and limits.
+
+use std::rc::Rc;
+
+use super::expr::{Resolved, Scope};
+use super::ir::{Eval, Expr};
+use super::model::{
+    FieldKind, OutputField, OutputValue, Query, SourceDef, Stage, StageKind,
+};
+use super::source::query_output_source;
+use super::{annotation_texts, ModelEntry, Translator};
+use crate::diagnostics::Span;
+use crate::syntax::ast;
+
+/// The views that make up one stage: a base and its refinements.
+type StageSpec = Vec<ast::ViewExpr>;
+
+/// The bodies of one stage after named views are expanded, with the
+/// annotations of the views they came from.
+struct StageBodies {
+    bodies: Vec<ast::QueryBody>,
+    annotations: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FieldClause {
+    GroupBy,
+    Aggregate,
+    Select,
+}
+
+impl Translator<'_> {
+    /// Translates a query expression; `annotations` are the taglines written
+    /// before it.
+    pub fn translate_query(&mut self, query: &ast::QueryExpr, annotations: &[String]) -> Option<Rc<Query>> {
+        let (root, specs, mut notes) = self.flatten_query(query)?;
+        notes.extend(annotations.iter().cloned());
+        self.translate_pipeline(root, &specs, notes)
+    }
+
+    /// Translates a view of `source` into its single output stage, for
+    /// describing the view's schema.
+    pub fn view_stage(&mut self, source: Rc<SourceDef>, view: &ast::ViewExpr) -> Option<Stage> {
+        let spec = vec![view.clone()];
+        let query = self.translate_pipeline(source, &[spec], Vec::new())?;
+        query.stages.last().cloned()
+    }
+
+    fn flatten_query(&mut self, query: &ast::QueryExpr) -> Option<(Rc<SourceDef>, Vec<StageSpec>, Vec<String>)> {
+        match &query.kind {
+            ast::QueryExprKind::Pipeline { source, stages } => {
+                if let ast::SourceExprKind::Named { name, arguments } = &source.kind {
+                    if arguments.is_empty() {
+                        if let Some(ModelEntry::Query(named)) = self.model.lookup(&name.name).cloned() {
+                            let (root, mut specs, notes) = self.flatten_query(&named.ast)?;
+                            specs.extend(stages.iter().map(|s| vec![s.clone()]));
+                            return Some((root, specs, notes));
+                        }
+                    }
+                }
+                let root = self.translate_source_expr(source)?;
+                Some((root, stages.iter().map(|s| vec![s.clone()]).collect(), Vec::new()))
+            }
+            ast::QueryExprKind::Named(name) => match self.model.lookup(&name.name).cloned() {
+                Some(ModelEntry::Query(named)) => {
+                    let (root, specs, mut notes) = self.flatten_query(&named.ast)?;
+                    notes.extend(named.annotations.iter().cloned());
+                    Some((root, specs, notes))
+                }
+                Some(ModelEntry::Source(_)) => {
+                    self.error(
+                        "invalid-query",
+                        format!("'{}' is a source, not a query; add `-> view` to run it", name.name),
+                        name.span,
+                    );
+                    None
+                }
+                None => {
+                    self.error(
+                        "source-or-query-not-found",
+                        format!("Reference to undefined object '{}'", name.name),
+                        name.span,
+                    );
+                    None
+                }
+            },
+            ast::QueryExprKind::Refine { base, refinement } => {
+                let (root, mut specs, notes) = self.flatten_query(base)?;
+                match specs.last_mut() {
+                    Some(last) => last.push(refinement.clone()),
+                    None => specs.push(vec![refinement.clone()]),
+                }
+                Some((root, specs, notes))
+            }
+            ast::QueryExprKind::Chain { base, stages } => {
+                let (root, mut specs, notes) = self.flatten_query(base)?;
+                specs.extend(stages.iter().map(|s| vec![s.clone()]));
+                Some((root, specs, notes))
+            }
+        }
+    }
+
+    fn translate_pipeline(&mut self, root: Rc<SourceDef>, specs: &[StageSpec], annotations: Vec<String>) -> Option<Rc<Query>> {
+        let mut stages: Vec<Stage> = Vec::new();
+        let mut source = root;
+        let mut notes = annotations;
+        for spec in specs {
+            let expanded = self.expand_spec(&source, spec)?;
+            for (index, part) in expanded.into_iter().enumerate() {
+                if index > 0 || !stages.is_empty() {
+                    let previous = Rc::new(Query {
+                        stages: stages.clone(),
+                        annotations: Vec::new(),
+                    });
+                    source = Rc::new(query_output_source(previous));
+                }
+                let mut stage_notes = part.annotations;
+                stage_notes.append(&mut notes);
+                let stage = self.translate_stage(source.clone(), &part.bodies, stage_notes, &[])?;
+                stages.push(stage);
+            }
+        }
+        if stages.is_empty() {
+            return None;
+        }
+        // The query's own taglines come after those of the views it runs.
+        let last = stages.len() - 1;
+        let stage_notes = std::mem::take(&mut stages[last].annotations);
+        Some(Rc::new(Query {
+            stages,
+            annotations: stage_notes,
+        }))
+    }
+
+    /// Expands a stage's base view and refinements into stage bodies.
+    fn expand_spec(&mut self, source: &SourceDef, spec: &[ast::ViewExpr]) -> Option<Vec<StageBodies>> {
+        let mut stages: Vec<StageBodies> = Vec::new();
+        for view in spec {
+            let expanded = self.expand_view(source, view)?;
+            if stages.is_empty() {
+                stages = expanded;
+            } else {
+                self.merge_refinement(&mut stages, expanded, view.span)?;
+            }
+        }
+        Some(stages)
+    }
+
+    fn merge_refinement(&mut self, stages: &mut [StageBodies], refinement: Vec<StageBodies>, span: Span) -> Option<()> {
+        if refinement.len() != 1 {
+            self.error(
+                "refinement-with-multistage-view",
+                "A refinement must be a single stage",
+                span,
+            );
+            return None;
+        }
+        let last = stages.last_mut()?;
+        for part in refinement {
+            last.bodies.extend(part.bodies);
+            last.annotations.extend(part.annotations);
+        }
+        Some(())
+    }
+
+    fn expand_view(&mut self, source: &SourceDef, view: &ast::ViewExpr) -> Option<Vec<StageBodies>> {
+        match &view.kind {
+            ast::ViewExprKind::Stage(body) => Some(vec![StageBodies {
+                bodies: vec![body.clone()],
+                annotations: Vec::new(),
+            }]),
+            ast::ViewExprKind::Named(name) => {
+                let field = source.field(&name.name).filter(|f| !f.hidden);
+                match field.map(|f| &f.kind) {
+                    Some(FieldKind::View(definition)) => {
+                        let definition = definition.clone();
+                        let mut stages = self.expand_view(source, &definition.view)?;
+                        if let Some(first) = stages.first_mut() {
+                            let mut notes = definition.annotations.clone();
+                            notes.append(&mut first.annotations);
+                            first.annotations = notes;
+                        }
+                        Some(stages)
+                    }
+                    Some(_) => {
+                        self.error(
+                            "not-a-view",
+                            format!("'{}' is not a view", name.name),
+                            name.span,
+                        );
+                        None
+                    }
+                    None => {
+                        self.error(
+                            "field-not-found",
+                            format!("'{}' is not defined", name.name),
+                            name.span,
+                        );
+                        None
+                    }
+                }
+            }
+            ast::ViewExprKind::Refine { base, refinement } => {
+                let mut stages = self.expand_view(source, base)?;
+                let extra = self.expand_view(source, refinement)?;
+                self.merge_refinement(&mut stages, extra, refinement.span)?;
+                Some(stages)
+            }
+            ast::ViewExprKind::Pipeline(views) => {
+                let mut stages = Vec::new();
+                for part in views {
+                    stages.extend(self.expand_view(source, part)?);
+                }
+                Some(stages)
+            }
+        }
+    }
+
+    /// Translates one stage. `outer_dimensions` are the grouping names of
+    /// the stages this one is nested in.
+    fn translate_stage(
+        &mut self,
+        source: Rc<SourceDef>,
+        bodies: &[ast::QueryBody],
+        annotations: Vec<String>,
+        outer_dimensions: &[String],
+    ) -> Option<Stage> {
+        let statements: Vec<&ast::QueryStatement> = bodies.iter().flat_map(|b| b.statements.iter()).collect();
+        let mut source = source;
+        for statement in &statements {
+            if let ast::QueryStatementKind::Extend(body) = &statement.kind {
+                source = Rc::new(self.extend_source(&source, body));
+            }
+        }
+        let kind = if statements.iter().any(|s| matches!(s.kind, ast::QueryStatementKind::Select(_))) {
+            StageKind::Project
+        } else {
+            StageKind::Reduce
+        };
+        let mut stage = Stage {
+            source: source.clone(),
+            kind,
+            fields: Vec::new(),
+            filters: Vec::new(),
+            having: Vec::new(),
+            order_by: Vec::new(),
+            ordered_explicitly: false,
+            limit: None,
+            annotations,
+        };
+        let checks_before = self.pending_ungroup_checks.len();
+        let mut having_asts: Vec<&ast::Expr> = Vec::new();
+        let mut order_asts: Vec<&ast::OrderItem> = Vec::new();
+        let mut nest_items: Vec<(usize, &ast::NestItem, Vec<String>, Span)> = Vec::new();
+        for statement in &statements {
+            let notes = annotation_texts(&statement.annotations);
+            match &statement.kind {
+                ast::QueryStatementKind::GroupBy(fields) => {
+                    for field in fields {
+                        self.add_output_field(&mut stage, field, FieldClause::GroupBy, &notes);
+                    }
+                }
+                ast::QueryStatementKind::Aggregate(fields) => {
+                    for field in fields {
+                        self.add_output_field(&mut stage, field, FieldClause::Aggregate, &notes);
+                    }
+                }
+                ast::QueryStatementKind::Select(fields) => {
+                    for field in fields {
+                        self.add_output_field(&mut stage, field, FieldClause::Select, &notes);
+                    }
+                }
+                ast::QueryStatementKind::Calculate(_) => {
+                    // TODO: `calculate:` (window functions) is not translated yet.
+                    self.error(
+                        "calculate-not-supported",
+                        "`calculate:` is not supported yet",
+                        statement.span,
+                    );
+                }
+                ast::QueryStatementKind::Nest(items) => {
+                    if kind == StageKind::Project {
+                        self.error(
+                            "illegal-project-operation",
+                            "Use of nest: is not allowed in a select query",
+                            statement.span,
+                        );
+                        continue;
+                    }
+                    for item in items {
+                        // Reserve the output position; the nest is translated
+                        // once the stage's own dimensions are known.
+                        let name = match nest_name(item) {
+                            Some(name) => name,
+                            None => {
+                                self.error("nest-needs-name", "A nest needs a name", item.span);
+                                continue;
+                            }
+                        };
+                        if stage.output_index(&name).is_some() {
+                            self.error("definition-name-conflict", format!("Cannot redefine '{name}'"), item.span);
+                            continue;
+                        }
+                        let mut item_notes = notes.clone();
+                        item_notes.extend(annotation_texts(&item.annotations));
+                        nest_items.push((stage.fields.len(), item, item_notes, item.span));
+                        stage.fields.push(OutputField {
+                            name,
+                            value: OutputValue::Dimension(Expr::error()),
+                            annotations: Vec::new(),
+                        });
+                    }
+                }
+                ast::QueryStatementKind::Where(conditions) => {
+                    for condition in conditions {
+                        let filter = self.translate_filter(&Scope::source(&source), condition);
+                        if !filter.is_error() {
+                            stage.filters.push(filter);
+                        }
+                    }
+                }
+                ast::QueryStatementKind::Having(conditions) => having_asts.extend(conditions.iter()),
+                ast::QueryStatementKind::OrderBy(items) => order_asts.extend(items.iter()),
+                ast::QueryStatementKind::Limit(value) | ast::QueryStatementKind::Top(value) => {
+                    stage.limit = Some(value.value);
+                }
+                ast::QueryStatementKind::Index { .. } | ast::QueryStatementKind::Sample(_) => {
+                    // TODO: `index:` and `sample:` are not translated yet.
+                    self.error("unsupported-statement", "This statement is not supported yet", statement.span);
+                }
+                ast::QueryStatementKind::Timezone(_) | ast::QueryStatementKind::Extend(_) => {}
+                ast::QueryStatementKind::PartitionBy(_) => {
+                    self.error(
+                        "partition-by-outside-calculation",
+                        "`partition_by:` is only allowed in a calculation",
+                        statement.span,
+                    );
+                }
+            }
+        }
+
+        // Nests see the dimensions of this stage and the stages around it.
+        let mut dimensions: Vec<String> = outer_dimensions.to_vec();
+        dimensions.extend(
+            stage
+                .fields
+                .iter()
+                .filter(|f| matches!(f.value, OutputValue::Dimension(_)))
+                .map(|f| f.name.clone()),
+        );
+        for (position, item, notes, span) in nest_items {
+            let expanded = self.expand_view(&source, &item.view)?;
+            if expanded.len() != 1 {
+                // TODO: nests with several stages are not translated yet.
+                self.error("multistage-nest-not-supported", "A nest with several stages is not supported yet", span);
+                return None;
+            }
+            let part = expanded.into_iter().next()?;
+            let nested = self.translate_stage(source.clone(), &part.bodies, Vec::new(), &dimensions)?;
+            let mut field_notes = part.annotations;
+            field_notes.extend(notes);
+            stage.fields[position].value = OutputValue::Nest(Box::new(nested));
+            stage.fields[position].annotations = field_notes;
+        }
+
+        for condition in having_asts {
+            let scope = Scope {
+                source: &source,
+                outputs: Some(&stage.fields),
+            };
+            let expr = self.translate_expr(&scope, condition);
+            if expr.is_error() {
+                continue;
+            }
+            if expr.ty != super::types::DataType::Boolean {
+                self.error("non-boolean-filter", "Filter expression must have boolean value", condition.span);
+                continue;
+            }
+            stage.having.push(expr);
+        }
+
+        for item in order_asts {
+            let index = match &item.field {
+                ast::OrderKey::Name(path) => {
+                    let name = path.steps.last().map(|s| s.name.as_str()).unwrap_or("");
+                    match stage.output_index(name) {
+                        Some(index) if path.steps.len() == 1 => index,
+                        _ => {
+                            self.error(
+                                "order-by-not-found-in-output",
+                                format!("Unknown field {name} in output space"),
+                                item.span,
+                            );
+                            continue;
+                        }
+                    }
+                }
+                ast::OrderKey::Position(position, span) => {
+                    if *position == 0 || *position as usize > stage.fields.len() {
+                        self.error(
+                            "order-by-position-out-of-range",
+                            format!("order_by: {position} is not a position of the output"),
+                            *span,
+                        );
+                        continue;
+                    }
+                    *position as usize - 1
+                }
+            };
+            let descending = matches!(item.direction, Some(ast::OrderDirection::Desc));
+            stage.order_by.push((index, descending));
+            stage.ordered_explicitly = true;
+        }
+        if stage.order_by.is_empty() && kind == StageKind::Reduce {
+            stage.order_by = default_ordering(&stage);
+        }
+
+        let checks: Vec<(String, String, Span)> = self.pending_ungroup_checks.drain(checks_before..).collect();
+        for (function, name, span) in checks {
+            let known = dimensions.contains(&name);
+            if !known {
+                self.error(
+                    "ungroup-field-not-in-output",
+                    format!("{function}() '{name}' is missing from query output"),
+                    span,
+                );
+            }
+        }
+        Some(stage)
+    }
+
+    fn add_output_field(&mut self, stage: &mut Stage, field: &ast::QueryField, clause: FieldClause, notes: &[String]) {
+        let source = stage.source.clone();
+        let scope = Scope::source(&source);
+        let mut annotations: Vec<String> = Vec::new();
+        let (name, name_span, expr, field_span) = match &field.kind {
+            ast::QueryFieldKind::Definition { name, expr } => {
+                let value = self.translate_expr(&scope, expr);
+                (name.name.clone(), name.span, value, field.span)
+            }
+            ast::QueryFieldKind::Reference(path) => {
+                let name = path.steps.last().map(|s| s.name.clone()).unwrap_or_default();
+                let value = match self.resolve_path(&scope, path) {
+                    Some(Resolved::Value { expr, .. }) => expr,
+                    Some(Resolved::Join { .. }) | Some(Resolved::View) => {
+                        self.error(
+                            "invalid-field-reference",
+                            format!("'{name}' cannot be used here"),
+                            path.span,
+                        );
+                        return;
+                    }
+                    None => return,
+                };
+                annotations.extend(field_annotations(&source, path));
+                (name, path.span, value, path.span)
+            }
+            ast::QueryFieldKind::Expression(expr) => {
+                // Only `path.sum()`-style calls may go unnamed; the output
+                // takes the name of the path's last step.
+                let ast::ExprKind::MethodCall { receiver, method, .. } = &expr.kind else {
+                    self.error("unnamed-expression", "This expression needs a name: `name is ...`", expr.span);
+                    return;
+                };
+                let ast::ExprKind::Path(path) = &receiver.kind else {
+                    self.error("unnamed-expression", "This expression needs a name: `name is ...`", expr.span);
+                    return;
+                };
+                if !matches!(method.name.as_str(), "sum" | "min" | "max" | "count") {
+                    self.error(
+                        "invalid-reference-only-aggregation",
+                        format!("`{}` is not legal in a reference-only aggregation", method.name),
+                        method.span,
+                    );
+                    return;
+                }
+                let name = path.steps.last().map(|s| s.name.clone()).unwrap_or_default();
+                let value = self.translate_expr(&scope, expr);
+                (name, path.span, value, expr.span)
+            }
+            ast::QueryFieldKind::Wildcard { prefix, except, .. } => {
+                self.add_wildcard(stage, prefix.as_ref(), except, field.span);
+                return;
+            }
+        };
+        if expr.is_error() {
+            return;
+        }
+        let is_definition = matches!(field.kind, ast::QueryFieldKind::Definition { .. });
+        let error_span = if is_definition { field_span } else { name_span };
+        let value = match (clause, expr.eval) {
+            (FieldClause::GroupBy, Eval::Scalar) | (FieldClause::Select, Eval::Scalar) => OutputValue::Dimension(expr),
+            (FieldClause::Aggregate, Eval::Aggregate) => OutputValue::Aggregate(expr),
+            (FieldClause::GroupBy, Eval::Aggregate) => {
+                self.error(
+                    "group-by-aggregate",
+                    "Cannot use an aggregate field in a group_by operation, did you mean to use an aggregate operation instead?",
+                    error_span,
+                );
+                return;
+            }
+            (FieldClause::Select, Eval::Aggregate) => {
+                self.error(
+                    "select-of-aggregate",
+                    "Cannot use an aggregate field in a select operation, did you mean to use an aggregate operation instead?",
+                    error_span,
+                );
+                return;
+            }
+            (FieldClause::Aggregate, Eval::Scalar) => {
+                self.error(
+                    "aggregate-of-scalar",
+                    "Cannot use a scalar field in an aggregate operation, did you mean to use a group_by or select operation instead?",
+                    error_span,
+                );
+                return;
+            }
+            (FieldClause::Aggregate, Eval::Analytic) => {
+                self.error(
+                    "aggregate-of-analytic",
+                    "Cannot use an analytic field in an aggregate operation, did you mean to use a calculate operation instead?",
+                    error_span,
+                );
+                return;
+            }
+            (_, Eval::Analytic) => {
+                self.error(
+                    "group-by-analytic",
+                    "Cannot use an analytic field here, did you mean to use a calculate operation instead?",
+                    error_span,
+                );
+                return;
+            }
+        };
+        if stage.output_index(&name).is_some() {
+            self.error("definition-name-conflict", format!("Cannot redefine '{name}'"), name_span);
+            return;
+        }
+        annotations.extend(notes.iter().cloned());
+        annotations.extend(annotation_texts(&field.annotations));
+        stage.fields.push(OutputField { name, value, annotations });
+    }
+
+    /// `*` and `join.*`: every visible dimension, sorted by name.
+    fn add_wildcard(&mut self, stage: &mut Stage, prefix: Option<&ast::Path>, except: &[ast::Ident], span: Span) {
+        let mut source: &SourceDef = &stage.source.clone();
+        let owned = stage.source.clone();
+        source = if prefix.is_none() { &owned } else { source };
+        let mut path: Vec<String> = Vec::new();
+        let target: Rc<SourceDef> = match prefix {
+            None => owned.clone(),
+            Some(prefix_path) => {
+                let scope = Scope::source(source);
+                match self.resolve_path(&scope, prefix_path) {
+                    Some(Resolved::Join { path: join_path, join }) => {
+                        path = join_path;
+                        join.source.clone()
+                    }
+                    Some(_) => {
+                        self.error("invalid-wildcard", "A wildcard needs a join before `.*`", span);
+                        return;
+                    }
+                    None => return,
+                }
+            }
+        };
+        let mut names: Vec<(String, Expr, Vec<String>)> = target
+            .fields
+            .iter()
+            .filter(|f| !f.hidden && !except.iter().any(|e| e.name == f.name))
+            .filter_map(|f| match &f.kind {
+                FieldKind::Dimension(expr) => Some((f.name.clone(), expr.rebase(&path), f.annotations.clone())),
+                _ => None,
+            })
+            .collect();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, expr, annotations) in names {
+            if stage.output_index(&name).is_some() {
+                continue;
+            }
+            stage.fields.push(OutputField {
+                name,
+                value: OutputValue::Dimension(expr),
+                annotations,
+            });
+        }
+    }
+}
+
+/// The name of a nest: written, or the name of the view it runs.
+fn nest_name(item: &ast::NestItem) -> Option<String> {
+    if let Some(name) = &item.name {
+        return Some(name.name.clone());
+    }
+    let mut view = &item.view;
+    loop {
+        match &view.kind {
+            ast::ViewExprKind::Named(name) => return Some(name.name.clone()),
+            ast::ViewExprKind::Refine { base, .. } => view = base,
+            _ => return None,
+        }
+    }
+}
+
+/// The annotations of the field a path names.
+fn field_annotations(source: &SourceDef, path: &ast::Path) -> Vec<String> {
+    let mut current = source;
+    for (index, step) in path.steps.iter().enumerate() {
+        let Some(field) = current.field(&step.name) else { return Vec::new() };
+        if index + 1 == path.steps.len() {
+            return field.annotations.clone();
+        }
+        match &field.kind {
+            FieldKind::Join(join) => current = &join.source,
+            _ => return field.annotations.clone(),
+        }
+    }
+    Vec::new()
+}
+
+/// The order of a reduce stage without `order_by:`: the first time
+/// dimension, newest first; else the first aggregate, largest first; else
+/// the first dimension, ascending.
+fn default_ordering(stage: &Stage) -> Vec<(usize, bool)> {
+    let first_time = stage.fields.iter().position(|f| match &f.value {
+        OutputValue::Dimension(expr) => expr.ty.is_temporal(),
+        _ => false,
+    });
+    if let Some(index) = first_time {
+        return vec![(index, true)];
+    }
+    if let Some(index) = stage.fields.iter().position(|f| f.is_aggregate()) {
+        return vec![(index, true)];
+    }
+    if let Some(index) = stage.fields.iter().position(|f| matches!(f.value, OutputValue::Dimension(_))) {
+        return vec![(index, false)];
+    }
+    Vec::new()
+}

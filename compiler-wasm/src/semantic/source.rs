@@ -1,0 +1,422 @@
+//! Source translation: tables, SQL, named sources, queries as sources, and
+//! the statements of `extend { ... }`.
+
+use std::rc::Rc;
+
+use super::expr::Scope;
+use super::ir::{BinaryOp, Eval, Expr, ExprKind};
+use super::model::{Field, FieldKind, JoinDef, JoinKind, Query, Relation, SourceDef, ViewDef};
+use super::types::{self, DataType};
+use super::{annotation_texts, ModelEntry, Translator};
+use crate::syntax::ast;
+
+impl Translator<'_> {
+    pub fn translate_source_expr(&mut self, source: &ast::SourceExpr) -> Option<Rc<SourceDef>> {
+        match &source.kind {
+            ast::SourceExprKind::Table { connection, table } => {
+                if self.restricted {
+                    self.error(
+                        "restricted-construct-forbidden",
+                        format!(
+                            "`{}.table(...)` cannot be used in a restricted query — direct table access is not permitted.",
+                            connection.name
+                        ),
+                        source.span,
+                    );
+                    return None;
+                }
+                self.table_source(&connection.name, &table.value, false, source.span)
+            }
+            ast::SourceExprKind::Sql { connection, sql } => {
+                if self.restricted {
+                    self.error(
+                        "restricted-construct-forbidden",
+                        format!(
+                            "`{}.sql(...)` cannot be used in a restricted query — raw SQL is not permitted.",
+                            connection.name
+                        ),
+                        source.span,
+                    );
+                    return None;
+                }
+                self.table_source(&connection.name, &sql.value, true, source.span)
+            }
+            ast::SourceExprKind::Named { name, arguments } => {
+                if !arguments.is_empty() {
+                    // TODO: parameterized sources are not translated yet.
+                    self.error(
+                        "parameters-not-supported",
+                        "Source parameters are not supported",
+                        name.span,
+                    );
+                    return None;
+                }
+                match self.model.lookup(&name.name).cloned() {
+                    Some(ModelEntry::Source(source)) => Some(source),
+                    Some(ModelEntry::Query(named)) => {
+                        Some(Rc::new(query_output_source(named.query.clone())))
+                    }
+                    None => {
+                        self.error(
+                            "source-or-query-not-found",
+                            format!("Reference to undefined object '{}'", name.name),
+                            name.span,
+                        );
+                        None
+                    }
+                }
+            }
+            ast::SourceExprKind::Query(query) => {
+                let translated = self.translate_query(query, &[])?;
+                Some(Rc::new(query_output_source(translated)))
+            }
+            ast::SourceExprKind::Extend { base, body } => {
+                let base = self.translate_source_expr(base)?;
+                Some(Rc::new(self.extend_source(&base, body)))
+            }
+            ast::SourceExprKind::Include { base, items } => {
+                let base = self.translate_source_expr(base)?;
+                Some(Rc::new(self.include_fields(&base, items)))
+            }
+        }
+    }
+
+    fn table_source(
+        &mut self,
+        connection: &str,
+        text: &str,
+        is_sql: bool,
+        span: crate::diagnostics::Span,
+    ) -> Option<Rc<SourceDef>> {
+        let columns = match self.schema(is_sql, connection, text) {
+            Ok(columns) => columns,
+            Err(message) => {
+                let code = if is_sql { "invalid-sql-source" } else { "failed-to-fetch-table-schema" };
+                self.error(code, message, span);
+                return None;
+            }
+        };
+        let fields = columns
+            .iter()
+            .map(|column| Field {
+                name: column.name.clone(),
+                kind: FieldKind::Dimension(Expr::new(
+                    ExprKind::Column {
+                        path: Vec::new(),
+                        name: column.name.clone(),
+                    },
+                    types::from_duckdb(&column.sql_type),
+                    Eval::Scalar,
+                )),
+                annotations: Vec::new(),
+                hidden: false,
+            })
+            .collect();
+        Some(Rc::new(SourceDef {
+            name: String::new(),
+            connection: connection.to_string(),
+            relation: if is_sql {
+                Relation::Sql(text.to_string())
+            } else {
+                Relation::Table(text.to_string())
+            },
+            fields,
+            primary_key: None,
+            filters: Vec::new(),
+            annotations: Vec::new(),
+        }))
+    }
+
+    /// Applies the statements of an `extend { ... }` block to a copy of
+    /// `base`.
+    pub fn extend_source(&mut self, base: &SourceDef, body: &ast::SourceBody) -> SourceDef {
+        let mut source = base.clone();
+        for statement in &body.statements {
+            let notes = annotation_texts(&statement.annotations);
+            self.apply_source_statement(&mut source, statement, &notes);
+        }
+        source
+    }
+
+    fn apply_source_statement(
+        &mut self,
+        source: &mut SourceDef,
+        statement: &ast::SourceStatement,
+        notes: &[String],
+    ) {
+        match &statement.kind {
+            ast::SourceStatementKind::PrimaryKey(path) => {
+                let name = path.steps.last().map(|s| s.name.clone()).unwrap_or_default();
+                if source.field(&name).is_none() {
+                    self.error(
+                        "field-not-found",
+                        format!("'{name}' is not defined"),
+                        path.span,
+                    );
+                }
+                source.primary_key = Some(name);
+            }
+            ast::SourceStatementKind::Dimensions(definitions) => {
+                for definition in definitions {
+                    let expr = self.translate_expr(&Scope::source(source), &definition.expr);
+                    if expr.eval == Eval::Aggregate {
+                        self.error(
+                            "aggregate-in-dimension",
+                            "Cannot use an aggregate field in a dimension declaration, did you mean to use a measure declaration instead?",
+                            definition.name.span,
+                        );
+                        continue;
+                    }
+                    let mut annotations = notes.to_vec();
+                    annotations.extend(annotation_texts(&definition.annotations));
+                    add_field(source, &definition.name.name, FieldKind::Dimension(expr), annotations);
+                }
+            }
+            ast::SourceStatementKind::Measures(definitions) => {
+                for definition in definitions {
+                    let expr = self.translate_expr(&Scope::source(source), &definition.expr);
+                    if expr.eval == Eval::Scalar && !expr.is_error() {
+                        self.error(
+                            "scalar-in-measure",
+                            "Cannot use a scalar field in a measure declaration, did you mean to use a dimension declaration instead?",
+                            definition.name.span,
+                        );
+                        continue;
+                    }
+                    let mut annotations = notes.to_vec();
+                    annotations.extend(annotation_texts(&definition.annotations));
+                    add_field(source, &definition.name.name, FieldKind::Measure(expr), annotations);
+                }
+            }
+            ast::SourceStatementKind::Renames(renames) => {
+                for rename in renames {
+                    let old = rename.old_name.steps.last().map(|s| s.name.as_str()).unwrap_or("");
+                    match source.field_index(old) {
+                        Some(index) => {
+                            source.fields[index].name = rename.new_name.name.clone();
+                            source.fields[index]
+                                .annotations
+                                .extend(annotation_texts(&rename.annotations));
+                            if source.primary_key.as_deref() == Some(old) {
+                                source.primary_key = Some(rename.new_name.name.clone());
+                            }
+                        }
+                        None => self.error(
+                            "field-not-found",
+                            format!("'{old}' is not defined"),
+                            rename.old_name.span,
+                        ),
+                    }
+                }
+            }
+            ast::SourceStatementKind::Except(paths) => {
+                for path in paths {
+                    let name = path.steps.last().map(|s| s.name.as_str()).unwrap_or("");
+                    match source.field_index(name) {
+                        Some(index) => {
+                            source.fields.remove(index);
+                        }
+                        None => self.error(
+                            "field-not-found",
+                            format!("'{name}' is not defined"),
+                            path.span,
+                        ),
+                    }
+                }
+            }
+            ast::SourceStatementKind::Accept(paths) => {
+                let names: Vec<&str> = paths
+                    .iter()
+                    .filter_map(|p| p.steps.last().map(|s| s.name.as_str()))
+                    .collect();
+                for path in paths {
+                    let name = path.steps.last().map(|s| s.name.as_str()).unwrap_or("");
+                    if source.field(name).is_none() {
+                        self.error(
+                            "field-not-found",
+                            format!("'{name}' is not defined"),
+                            path.span,
+                        );
+                    }
+                }
+                source.fields.retain(|f| names.contains(&f.name.as_str()));
+            }
+            ast::SourceStatementKind::Joins { kind, joins } => {
+                for join in joins {
+                    self.add_join(source, *kind, join, notes);
+                }
+            }
+            ast::SourceStatementKind::Views(views) => {
+                for view in views {
+                    let mut annotations = notes.to_vec();
+                    annotations.extend(annotation_texts(&view.annotations));
+                    let definition = ViewDef {
+                        view: view.view.clone(),
+                        annotations: annotations.clone(),
+                    };
+                    add_field(source, &view.name.name, FieldKind::View(Rc::new(definition)), annotations);
+                }
+            }
+            ast::SourceStatementKind::Where(conditions) => {
+                for condition in conditions {
+                    let expr = self.translate_filter(&Scope::source(source), condition);
+                    source.filters.push(expr);
+                }
+            }
+            ast::SourceStatementKind::Timezone(_) => {
+                // TODO: source time zones are accepted but not applied.
+            }
+        }
+    }
+
+    fn add_join(&mut self, source: &mut SourceDef, kind: ast::JoinKind, join: &ast::Join, notes: &[String]) {
+        let joined = match &join.source {
+            Some(expr) => self.translate_source_expr(expr),
+            None => self.translate_source_expr(&ast::SourceExpr {
+                kind: ast::SourceExprKind::Named {
+                    name: join.name.clone(),
+                    arguments: Vec::new(),
+                },
+                span: join.name.span,
+            }),
+        };
+        let Some(joined) = joined else { return };
+        let kind = match kind {
+            ast::JoinKind::One => JoinKind::One,
+            ast::JoinKind::Many => JoinKind::Many,
+            ast::JoinKind::Cross => JoinKind::Cross,
+        };
+        let mut annotations = notes.to_vec();
+        annotations.extend(annotation_texts(&join.annotations));
+        let name = join.name.name.clone();
+        add_field(
+            source,
+            &name,
+            FieldKind::Join(Rc::new(JoinDef {
+                kind,
+                source: joined.clone(),
+                condition: None,
+            })),
+            annotations,
+        );
+        let condition = match &join.condition {
+            None => None,
+            Some(ast::JoinCondition::With(foreign_key)) => {
+                let Some(key) = joined.key_expr() else {
+                    let keyword = match kind {
+                        JoinKind::One => "join_one",
+                        JoinKind::Many => "join_many",
+                        JoinKind::Cross => "join_cross",
+                    };
+                    self.error(
+                        "join-with-without-primary-key",
+                        format!("{keyword}: Cannot use with unless source has a primary key"),
+                        join.name.span,
+                    );
+                    return;
+                };
+                let foreign = self.translate_expr(&Scope::source(source), foreign_key);
+                let primary = key.rebase(std::slice::from_ref(&name));
+                Some(Expr::new(
+                    ExprKind::Binary {
+                        op: BinaryOp::Equal,
+                        left: Box::new(primary),
+                        right: Box::new(foreign),
+                    },
+                    DataType::Boolean,
+                    Eval::Scalar,
+                ))
+            }
+            Some(ast::JoinCondition::On(condition)) => {
+                Some(self.translate_filter(&Scope::source(source), condition))
+            }
+        };
+        if let Some(index) = source.field_index(&name) {
+            source.fields[index].kind = FieldKind::Join(Rc::new(JoinDef {
+                kind,
+                source: joined,
+                condition,
+            }));
+        }
+    }
+
+    fn include_fields(&mut self, base: &SourceDef, items: &[ast::IncludeItem]) -> SourceDef {
+        let mut source = base.clone();
+        let mut listed: Vec<String> = Vec::new();
+        let mut keep_all = false;
+        for item in items {
+            let access = item.access.as_ref().map(|a| a.name.as_str());
+            for path in &item.fields {
+                let name = path.steps.last().map(|s| s.name.clone()).unwrap_or_default();
+                if name == "*" {
+                    keep_all = true;
+                    continue;
+                }
+                if source.field(&name).is_none() {
+                    self.error("field-not-found", format!("'{name}' is not defined"), path.span);
+                    continue;
+                }
+                if item.except || matches!(access, Some("private") | Some("internal")) {
+                    if let Some(field) = source.fields.iter_mut().find(|f| f.name == name) {
+                        field.hidden = true;
+                    }
+                } else {
+                    listed.push(name);
+                }
+            }
+        }
+        if !keep_all && !listed.is_empty() {
+            for field in &mut source.fields {
+                if !listed.contains(&field.name) {
+                    field.hidden = true;
+                }
+            }
+        }
+        source
+    }
+}
+
+fn add_field(source: &mut SourceDef, name: &str, kind: FieldKind, annotations: Vec<String>) {
+    let field = Field {
+        name: name.to_string(),
+        kind,
+        annotations,
+        hidden: false,
+    };
+    match source.field_index(name) {
+        Some(index) => source.fields[index] = field,
+        None => source.fields.push(field),
+    }
+}
+
+/// The source whose rows are the output of `query`: one column per output
+/// field of its last stage.
+pub fn query_output_source(query: Rc<Query>) -> SourceDef {
+    let last = query.last_stage();
+    let fields = last
+        .fields
+        .iter()
+        .map(|output| Field {
+            name: output.name.clone(),
+            kind: FieldKind::Dimension(Expr::new(
+                ExprKind::Column {
+                    path: Vec::new(),
+                    name: output.name.clone(),
+                },
+                output.data_type(),
+                Eval::Scalar,
+            )),
+            annotations: output.annotations.clone(),
+            hidden: false,
+        })
+        .collect();
+    SourceDef {
+        name: String::new(),
+        connection: query.stages[0].source.connection.clone(),
+        relation: Relation::Query(query.clone()),
+        fields,
+        primary_key: None,
+        filters: Vec::new(),
+        annotations: Vec::new(),
+    }
+}

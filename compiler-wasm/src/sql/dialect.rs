@@ -1,0 +1,193 @@
+//! The SQL spelling of one database. Generation code asks the dialect for
+//! every database-specific piece of text instead of testing which database
+//! it writes for.
+
+use crate::semantic::types::Timeframe;
+
+pub trait Dialect {
+    fn quote_identifier(&self, name: &str) -> String;
+    fn string_literal(&self, value: &str) -> String;
+    /// A table reference for `connection.table('name')`.
+    fn table_relation(&self, table: &str) -> String;
+    fn cast(&self, expr: &str, sql_type: &str, safe: bool) -> String;
+    fn truncate(&self, expr: &str, unit: Timeframe, is_date: bool) -> String;
+    fn extract(&self, expr: &str, unit: Timeframe) -> String;
+    fn day_of_week(&self, expr: &str) -> String;
+    fn offset(&self, expr: &str, amount: &str, unit: Timeframe, subtract: bool, is_date: bool) -> String;
+    /// Whole `unit`s from `from` to `to`.
+    fn difference(&self, unit: Timeframe, from: &str, to: &str) -> String;
+    fn regex_match(&self, value: &str, pattern: &str) -> String;
+    fn regex_replace_all(&self, value: &str, pattern: &str, replacement: &str) -> String;
+    /// An aggregate of `value` that counts each `key` once, for `function`
+    /// `SUM` or `AVG`.
+    fn distinct_keyed_aggregate(&self, function: &str, key: &str, value: &str) -> String;
+    /// A relation with a generated unique column `key_name` added.
+    fn with_generated_key(&self, relation: &str, key_name: &str) -> String;
+    fn null_safe_equal(&self, left: &str, right: &str) -> String;
+    /// The list of records `fields` over the group's rows, ordered and
+    /// limited; an empty list when there are no rows.
+    fn aggregate_records(&self, fields: &[(String, String)], order_by: &[String], limit: Option<u64>) -> String;
+    fn empty_list(&self) -> &'static str;
+    fn order_term(&self, expr: &str, descending: bool) -> String;
+    fn record_literal(&self, fields: &[(String, String)]) -> String;
+    fn string_agg_distinct(&self, value: &str) -> String;
+}
+
+pub struct DuckDb;
+
+impl DuckDb {
+    fn unit_sql(unit: Timeframe) -> &'static str {
+        unit.name()
+    }
+}
+
+impl Dialect for DuckDb {
+    fn quote_identifier(&self, name: &str) -> String {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    fn string_literal(&self, value: &str) -> String {
+        format!("'{}'", value.replace('\'', "''"))
+    }
+
+    fn table_relation(&self, table: &str) -> String {
+        // A path is read through DuckDB's replacement scan, which needs a
+        // string; a plain table name stays a name.
+        if table.contains(['/', '\\']) || table.contains(".parquet") || table.contains(".csv") || table.contains(".json") {
+            self.string_literal(table)
+        } else {
+            table.to_string()
+        }
+    }
+
+    fn cast(&self, expr: &str, sql_type: &str, safe: bool) -> String {
+        let function = if safe { "TRY_CAST" } else { "CAST" };
+        format!("{function}({expr} AS {sql_type})")
+    }
+
+    fn truncate(&self, expr: &str, unit: Timeframe, is_date: bool) -> String {
+        let truncated = if unit == Timeframe::Week {
+            // Malloy weeks start on Sunday; DuckDB's start on Monday.
+            format!("(DATE_TRUNC('week', ({expr}) + INTERVAL 1 DAY) - INTERVAL 1 DAY)")
+        } else {
+            format!("DATE_TRUNC('{}', {expr})", Self::unit_sql(unit))
+        };
+        if is_date {
+            format!("CAST({truncated} AS DATE)")
+        } else {
+            format!("CAST({truncated} AS TIMESTAMP)")
+        }
+    }
+
+    fn extract(&self, expr: &str, unit: Timeframe) -> String {
+        if unit == Timeframe::Week {
+            // Weeks of the year counted from the first Sunday, as Malloy does.
+            return format!("CAST(STRFTIME({expr}, '%U') AS INTEGER)");
+        }
+        format!("EXTRACT({} FROM {expr})", Self::unit_sql(unit))
+    }
+
+    fn day_of_week(&self, expr: &str) -> String {
+        format!("(DAYOFWEEK({expr}) + 1)")
+    }
+
+    fn offset(&self, expr: &str, amount: &str, unit: Timeframe, subtract: bool, is_date: bool) -> String {
+        let (amount, unit_sql) = match unit {
+            Timeframe::Quarter => (format!("({amount}) * 3"), "MONTH"),
+            Timeframe::Week => (format!("({amount}) * 7"), "DAY"),
+            other => (amount.to_string(), match other {
+                Timeframe::Year => "YEAR",
+                Timeframe::Month => "MONTH",
+                Timeframe::Day => "DAY",
+                Timeframe::Hour => "HOUR",
+                Timeframe::Minute => "MINUTE",
+                _ => "SECOND",
+            }),
+        };
+        let sign = if subtract { "-" } else { "+" };
+        let sum = format!("({expr} {sign} INTERVAL ({amount}) {unit_sql})");
+        if is_date {
+            format!("CAST({sum} AS DATE)")
+        } else {
+            sum
+        }
+    }
+
+    fn difference(&self, unit: Timeframe, from: &str, to: &str) -> String {
+        match unit {
+            Timeframe::Hour | Timeframe::Minute | Timeframe::Second => {
+                let seconds = match unit {
+                    Timeframe::Hour => 3600,
+                    Timeframe::Minute => 60,
+                    _ => 1,
+                };
+                format!(
+                    "CAST(FLOOR((EPOCH(CAST({to} AS TIMESTAMP)) - EPOCH(CAST({from} AS TIMESTAMP))) / {seconds}) AS BIGINT)"
+                )
+            }
+            _ => format!("DATE_DIFF('{}', CAST({from} AS DATE), CAST({to} AS DATE))", Self::unit_sql(unit)),
+        }
+    }
+
+    fn regex_match(&self, value: &str, pattern: &str) -> String {
+        format!("REGEXP_MATCHES({value}, {pattern})")
+    }
+
+    fn regex_replace_all(&self, value: &str, pattern: &str, replacement: &str) -> String {
+        format!("REGEXP_REPLACE({value}, {pattern}, {replacement}, 'g')")
+    }
+
+    fn distinct_keyed_aggregate(&self, function: &str, key: &str, value: &str) -> String {
+        // Each key's value enters the aggregate once: the (key, value)
+        // pairs are made distinct before they are aggregated.
+        format!(
+            "(SELECT {function}(pair.v) FROM (SELECT UNNEST(LIST(DISTINCT {{'k': {key}, 'v': {value}}})) AS pair))"
+        )
+    }
+
+    fn with_generated_key(&self, relation: &str, key_name: &str) -> String {
+        format!(
+            "(SELECT GEN_RANDOM_UUID() AS {}, keyed.* FROM {relation} AS keyed)",
+            self.quote_identifier(key_name)
+        )
+    }
+
+    fn null_safe_equal(&self, left: &str, right: &str) -> String {
+        format!("{left} IS NOT DISTINCT FROM {right}")
+    }
+
+    fn aggregate_records(&self, fields: &[(String, String)], order_by: &[String], limit: Option<u64>) -> String {
+        let record = self.record_literal(fields);
+        let order = if order_by.is_empty() {
+            String::new()
+        } else {
+            format!(" ORDER BY {}", order_by.join(", "))
+        };
+        let list = format!("LIST({record}{order})");
+        let limited = match limit {
+            Some(limit) => format!("({list})[1:{limit}]"),
+            None => list,
+        };
+        format!("COALESCE({limited}, [])")
+    }
+
+    fn empty_list(&self) -> &'static str {
+        "[]"
+    }
+
+    fn order_term(&self, expr: &str, descending: bool) -> String {
+        format!("{expr} {} NULLS LAST", if descending { "DESC" } else { "ASC" })
+    }
+
+    fn record_literal(&self, fields: &[(String, String)]) -> String {
+        let items: Vec<String> = fields
+            .iter()
+            .map(|(name, value)| format!("{} := {value}", self.quote_identifier(name)))
+            .collect();
+        format!("STRUCT_PACK({})", items.join(", "))
+    }
+
+    fn string_agg_distinct(&self, value: &str) -> String {
+        format!("STRING_AGG(DISTINCT {value}, ',')")
+    }
+}

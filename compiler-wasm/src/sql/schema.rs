@@ -1,0 +1,203 @@
+//! Result schemas and model descriptions in Malloy's stable JSON form
+//! (`Malloy.Schema`, `Malloy.ModelInfo`).
+
+use serde_json::{json, Map, Value};
+
+use crate::semantic::model::{FieldKind, OutputField, OutputValue, SourceDef, Stage, ViewDef};
+use crate::semantic::types::{DataType, NumberSubtype};
+
+/// The metadata tagline of a result field computed by an aggregate.
+pub const CALCULATION_TAG: &str = "#(malloy) calculation\n";
+
+pub fn type_json(ty: &DataType) -> Value {
+    match ty {
+        DataType::String => json!({"kind": "string_type"}),
+        DataType::Boolean => json!({"kind": "boolean_type"}),
+        DataType::Number(subtype) => {
+            let mut value = json!({"kind": "number_type"});
+            if let Some(subtype) = subtype {
+                value["subtype"] = json!(match subtype {
+                    NumberSubtype::Integer => "integer",
+                    NumberSubtype::Bigint => "bigint",
+                    NumberSubtype::Decimal => "decimal",
+                });
+            }
+            value
+        }
+        DataType::Date(timeframe) => {
+            let mut value = json!({"kind": "date_type"});
+            if let Some(unit) = timeframe {
+                value["timeframe"] = json!(unit.name());
+            }
+            value
+        }
+        DataType::Timestamp(timeframe) => {
+            let mut value = json!({"kind": "timestamp_type"});
+            if let Some(unit) = timeframe {
+                value["timeframe"] = json!(unit.name());
+            }
+            value
+        }
+        DataType::Array(element) => json!({"kind": "array_type", "element_type": type_json(element)}),
+        DataType::Record(fields) => {
+            let fields: Vec<Value> = fields
+                .iter()
+                .map(|(name, ty)| json!({"name": name, "type": type_json(ty)}))
+                .collect();
+            json!({"kind": "record_type", "fields": fields})
+        }
+        DataType::Json => json!({"kind": "json_type"}),
+        DataType::SqlNative(sql_type) => json!({"kind": "sql_native_type", "sql_type": sql_type}),
+        DataType::Null | DataType::Regex | DataType::Duration(_) | DataType::Error => {
+            json!({"kind": "sql_native_type"})
+        }
+    }
+}
+
+fn annotations_json(annotations: &[String]) -> Option<Value> {
+    if annotations.is_empty() {
+        return None;
+    }
+    Some(Value::Array(
+        annotations.iter().map(|a| json!({"value": a})).collect(),
+    ))
+}
+
+/// The type of an output field, with nests as arrays of records whose
+/// fields carry their own annotations.
+fn output_type_json(field: &OutputField) -> Value {
+    match &field.value {
+        OutputValue::Nest(stage) => json!({
+            "kind": "array_type",
+            "element_type": {"kind": "record_type", "fields": record_fields_json(stage)},
+        }),
+        _ => type_json(&field.data_type()),
+    }
+}
+
+fn output_annotations(field: &OutputField) -> Vec<String> {
+    let mut annotations = field.annotations.clone();
+    if field.is_aggregate() {
+        annotations.push(CALCULATION_TAG.to_string());
+    }
+    annotations
+}
+
+fn record_fields_json(stage: &Stage) -> Vec<Value> {
+    stage
+        .fields
+        .iter()
+        .map(|field| {
+            let mut value = json!({"name": field.name, "type": output_type_json(field)});
+            if let Some(annotations) = annotations_json(&output_annotations(field)) {
+                value["annotations"] = annotations;
+            }
+            value
+        })
+        .collect()
+}
+
+/// `{fields: [...]}` for the output of a stage; every field is a
+/// dimension, as in a `Malloy.Result`.
+pub fn result_schema(stage: &Stage) -> Value {
+    let fields: Vec<Value> = stage
+        .fields
+        .iter()
+        .map(|field| {
+            let mut value = json!({"kind": "dimension", "name": field.name, "type": output_type_json(field)});
+            if let Some(annotations) = annotations_json(&output_annotations(field)) {
+                value["annotations"] = annotations;
+            }
+            value
+        })
+        .collect();
+    json!({ "fields": fields })
+}
+
+/// The `#(malloy)` tagline of a result: its limit and ordering.
+pub fn result_metadata_tag(stage: &Stage, limit: Option<u64>) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(limit) = limit {
+        parts.push(format!("limit = {limit}"));
+    }
+    if !stage.order_by.is_empty() {
+        let terms: Vec<String> = stage
+            .order_by
+            .iter()
+            .map(|(index, descending)| {
+                format!(
+                    "{{ {} = {} }}",
+                    stage.fields[*index].name,
+                    if *descending { "desc" } else { "asc" }
+                )
+            })
+            .collect();
+        parts.push(format!("ordered_by = [{}]", terms.join(", ")));
+    }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(format!("#(malloy) {}\n", parts.join(" ")))
+    }
+}
+
+/// `{kind: "source", name, schema}` for a source. `view_stage` translates a
+/// view of the source into its output stage.
+pub fn source_info(
+    name: &str,
+    source: &SourceDef,
+    view_stage: &mut dyn FnMut(&SourceDef, &ViewDef) -> Option<Stage>,
+) -> Value {
+    let mut value = json!({
+        "kind": "source",
+        "name": name,
+        "schema": source_schema(source, view_stage),
+    });
+    if let Some(annotations) = annotations_json(&source.annotations) {
+        value["annotations"] = annotations;
+    }
+    value
+}
+
+fn source_schema(source: &SourceDef, view_stage: &mut dyn FnMut(&SourceDef, &ViewDef) -> Option<Stage>) -> Value {
+    let mut fields: Vec<Value> = Vec::new();
+    for field in source.fields.iter().filter(|f| !f.hidden) {
+        let mut value = match &field.kind {
+            FieldKind::Dimension(expr) => {
+                if expr.ty == DataType::Error {
+                    continue;
+                }
+                json!({"kind": "dimension", "name": field.name, "type": type_json(&expr.ty)})
+            }
+            FieldKind::Measure(expr) => {
+                json!({"kind": "measure", "name": field.name, "type": type_json(&expr.ty)})
+            }
+            FieldKind::Join(join) => json!({
+                "kind": "join",
+                "name": field.name,
+                "relationship": join.kind.relationship(),
+                "schema": source_schema(&join.source, view_stage),
+            }),
+            FieldKind::View(view) => {
+                let Some(stage) = view_stage(source, view) else { continue };
+                let mut value = json!({"kind": "view", "name": field.name, "schema": result_schema(&stage)});
+                let mut annotations = field.annotations.clone();
+                if let Some(tag) = result_metadata_tag(&stage, stage.limit) {
+                    annotations.push(tag);
+                }
+                if let Some(annotations) = annotations_json(&annotations) {
+                    value["annotations"] = annotations;
+                }
+                fields.push(value);
+                continue;
+            }
+        };
+        if let Some(annotations) = annotations_json(&field.annotations) {
+            value["annotations"] = annotations;
+        }
+        fields.push(value);
+    }
+    let mut schema = Map::new();
+    schema.insert("fields".into(), Value::Array(fields));
+    Value::Object(schema)
+}

@@ -1,0 +1,332 @@
+//! SQL text for query stages.
+//!
+//! A stage becomes one SELECT per nesting level. A level groups by the keys
+//! of the levels around it and by its own dimensions. Each nest is computed
+//! by its own level query, folded into a list of records per parent group,
+//! and joined back to the parent on the parent's keys. `all()` and
+//! `exclude()` values come from a separate grouped query joined to the
+//! source rows on the dimensions they keep.
+
+use super::dialect::Dialect;
+use super::expr::{alias, ExprContext, GENERATED_KEY};
+use crate::plan::{paths_needing_generated_key, JoinTree};
+use crate::semantic::ir::{Eval, Expr, ExprKind, Literal, UngroupKind};
+use crate::semantic::model::{OutputValue, Query, Relation, SourceDef, Stage, StageKind};
+use crate::semantic::types::DataType;
+
+pub struct Generator<'d> {
+    pub dialect: &'d dyn Dialect,
+}
+
+/// What a nesting level inherits from the levels around it.
+#[derive(Clone, Default)]
+struct Level {
+    /// Grouping names and expressions of the enclosing levels.
+    keys: Vec<(String, Expr)>,
+    /// `where:` conditions of the enclosing levels.
+    filters: Vec<Expr>,
+}
+
+fn key_column(index: usize) -> String {
+    format!("__k{index}")
+}
+
+/// A copy of `expr` with `all()` and `exclude()` replaced by NULL, for
+/// deciding which joins the level itself needs.
+fn without_ungrouped(expr: &Expr) -> Expr {
+    let mut copy = expr.clone();
+    copy.visit_mut(&mut |e| {
+        if matches!(e.kind, ExprKind::Ungrouped { .. }) {
+            *e = Expr::new(ExprKind::Literal(Literal::Null), DataType::Null, Eval::Aggregate);
+        }
+    });
+    copy
+}
+
+impl Generator<'_> {
+    pub fn query_sql(&self, query: &Query, default_limit: Option<u64>) -> String {
+        self.stage_sql(query.last_stage(), default_limit)
+    }
+
+    /// The SQL of a top-level stage: its level query, ordered and limited.
+    pub fn stage_sql(&self, stage: &Stage, default_limit: Option<u64>) -> String {
+        let d = self.dialect;
+        let level = self.level_sql(stage, &Level::default());
+        let columns: Vec<String> = stage.fields.iter().map(|f| d.quote_identifier(&f.name)).collect();
+        let mut sql = format!(
+            "SELECT {}\nFROM (\n{}\n) AS result",
+            if columns.is_empty() { "*".to_string() } else { columns.join(", ") },
+            level
+        );
+        if !stage.order_by.is_empty() {
+            let terms: Vec<String> = stage
+                .order_by
+                .iter()
+                .map(|(index, descending)| d.order_term(&d.quote_identifier(&stage.fields[*index].name), *descending))
+                .collect();
+            sql.push_str(&format!("\nORDER BY {}", terms.join(", ")));
+        }
+        if let Some(limit) = stage.limit.or(default_limit) {
+            sql.push_str(&format!("\nLIMIT {limit}"));
+        }
+        sql
+    }
+
+    fn relation_sql(&self, source: &SourceDef) -> String {
+        match &source.relation {
+            Relation::Table(table) => self.dialect.table_relation(table),
+            Relation::Sql(sql) => format!("(\n{sql}\n)"),
+            Relation::Query(query) => format!("(\n{}\n)", self.query_sql(query, None)),
+        }
+    }
+
+    /// `FROM ... LEFT JOIN ...` for the root source and the planned joins.
+    fn from_sql(&self, root: &SourceDef, tree: &JoinTree, keyed: &[Vec<String>], context: &ExprContext) -> String {
+        let d = self.dialect;
+        let with_key = |relation: String, path: &[String]| {
+            if keyed.iter().any(|p| p == path) {
+                d.with_generated_key(&relation, GENERATED_KEY)
+            } else {
+                relation
+            }
+        };
+        let mut sql = format!("FROM {} AS base", with_key(self.relation_sql(root), &[]));
+        for join in &tree.joins {
+            let relation = with_key(self.relation_sql(&join.join.source), &join.path);
+            let mut conditions: Vec<String> = Vec::new();
+            if let Some(condition) = &join.condition {
+                conditions.push(context.render(condition));
+            }
+            for filter in &join.join.source.filters {
+                conditions.push(context.render(&filter.rebase(&join.path)));
+            }
+            let on = if conditions.is_empty() { "TRUE".to_string() } else { conditions.join(" AND ") };
+            sql.push_str(&format!("\nLEFT JOIN {relation} AS {} ON {on}", alias(d, &join.path)));
+        }
+        sql
+    }
+
+    /// The rows of one level: the enclosing keys as `__k0..`, then the
+    /// stage's dimensions, aggregates and nests, filtered by `having:` but
+    /// neither ordered nor limited.
+    fn level_sql(&self, stage: &Stage, level: &Level) -> String {
+        let d = self.dialect;
+        let source = &*stage.source;
+        let mut filters: Vec<Expr> = source.filters.clone();
+        filters.extend(level.filters.iter().cloned());
+        filters.extend(stage.filters.iter().cloned());
+
+        let dimensions: Vec<(String, Expr)> = stage
+            .fields
+            .iter()
+            .filter_map(|f| match &f.value {
+                OutputValue::Dimension(e) => Some((f.name.clone(), e.clone())),
+                _ => None,
+            })
+            .collect();
+        let aggregates: Vec<(String, Expr)> = stage
+            .fields
+            .iter()
+            .filter_map(|f| match &f.value {
+                OutputValue::Aggregate(e) => Some((f.name.clone(), e.clone())),
+                _ => None,
+            })
+            .collect();
+
+        // Joins come from every expression evaluated at this level.
+        let mut analysed: Vec<Expr> = Vec::new();
+        analysed.extend(level.keys.iter().map(|(_, e)| e.clone()));
+        analysed.extend(filters.iter().cloned());
+        analysed.extend(dimensions.iter().map(|(_, e)| e.clone()));
+        analysed.extend(aggregates.iter().map(|(_, e)| without_ungrouped(e)));
+        analysed.extend(stage.having.iter().map(without_ungrouped));
+        let analysed_refs: Vec<&Expr> = analysed.iter().collect();
+        let tree = JoinTree::build(source, &analysed_refs);
+        let keyed = paths_needing_generated_key(source, &tree, &analysed_refs);
+
+        // `all()` and `exclude()` subqueries.
+        let mut ungrouped_exprs: Vec<Expr> = Vec::new();
+        for expr in aggregates.iter().map(|(_, e)| e).chain(stage.having.iter()) {
+            expr.visit(&mut |e| {
+                if matches!(e.kind, ExprKind::Ungrouped { .. }) && !ungrouped_exprs.contains(e) {
+                    ungrouped_exprs.push(e.clone());
+                }
+            });
+        }
+        let mut ungrouped: Vec<(Expr, String)> = Vec::new();
+        let mut ungrouped_joins: Vec<(String, Vec<Expr>)> = Vec::new();
+        for (index, expr) in ungrouped_exprs.iter().enumerate() {
+            let ExprKind::Ungrouped { expr: inner, kind, fields } = &expr.kind else { continue };
+            let available: Vec<&(String, Expr)> = level.keys.iter().chain(dimensions.iter()).collect();
+            let kept: Vec<Expr> = match kind {
+                UngroupKind::All => level
+                    .keys
+                    .iter()
+                    .chain(dimensions.iter().filter(|(name, _)| fields.contains(name)))
+                    .map(|(_, e)| e.clone())
+                    .collect(),
+                UngroupKind::Exclude => available
+                    .iter()
+                    .filter(|(name, _)| !fields.contains(name))
+                    .map(|(_, e)| e.clone())
+                    .collect(),
+            };
+            let sub = self.ungrouped_sql(source, &filters, &kept, inner);
+            let sub_alias = d.quote_identifier(&format!("__ungrouped{index}"));
+            ungrouped.push((expr.clone(), format!("MAX({sub_alias}.\"__value\")")));
+            ungrouped_joins.push((format!("(\n{sub}\n) AS {sub_alias}"), kept));
+        }
+
+        let context = ExprContext {
+            dialect: d,
+            root: source,
+            tree: &tree,
+            ungrouped: &ungrouped,
+        };
+        let mut select: Vec<String> = Vec::new();
+        for (index, (_, key)) in level.keys.iter().enumerate() {
+            select.push(format!("{} AS {}", context.render(key), key_column(index)));
+        }
+        for (name, expr) in &dimensions {
+            select.push(format!("{} AS {}", context.render(expr), d.quote_identifier(name)));
+        }
+        let group_count = select.len();
+        for (name, expr) in &aggregates {
+            select.push(format!("{} AS {}", context.render(expr), d.quote_identifier(name)));
+        }
+        if stage.kind == StageKind::Reduce && select.is_empty() {
+            // A level with only nests still has one row per group.
+            select.push("COUNT(1) AS \"__rows\"".to_string());
+        }
+        let mut core = format!("SELECT {}\n{}", select.join(",\n  "), self.from_sql(source, &tree, &keyed, &context));
+        for (index, (relation, kept)) in ungrouped_joins.iter().enumerate() {
+            let sub_alias = d.quote_identifier(&format!("__ungrouped{index}"));
+            let conditions: Vec<String> = kept
+                .iter()
+                .enumerate()
+                .map(|(i, e)| d.null_safe_equal(&context.render(e), &format!("{sub_alias}.\"__u{i}\"")))
+                .collect();
+            let on = if conditions.is_empty() { "TRUE".to_string() } else { conditions.join(" AND ") };
+            core.push_str(&format!("\nLEFT JOIN {relation} ON {on}"));
+        }
+        if !filters.is_empty() {
+            let conditions: Vec<String> = filters.iter().map(|f| context.render(f)).collect();
+            core.push_str(&format!("\nWHERE {}", conditions.join(" AND ")));
+        }
+        if stage.kind == StageKind::Reduce && group_count > 0 {
+            let positions: Vec<String> = (1..=group_count).map(|i| i.to_string()).collect();
+            core.push_str(&format!("\nGROUP BY {}", positions.join(", ")));
+        }
+        if !stage.having.is_empty() {
+            let conditions: Vec<String> = stage.having.iter().map(|h| context.render(h)).collect();
+            core.push_str(&format!("\nHAVING {}", conditions.join(" AND ")));
+        }
+
+        let nests: Vec<(&str, &Stage)> = stage
+            .fields
+            .iter()
+            .filter_map(|f| match &f.value {
+                OutputValue::Nest(nested) => Some((f.name.as_str(), &**nested)),
+                _ => None,
+            })
+            .collect();
+        if nests.is_empty() {
+            return core;
+        }
+
+        let mut child = Level {
+            keys: level.keys.clone(),
+            filters: level.filters.clone(),
+        };
+        child.keys.extend(dimensions.iter().cloned());
+        child.filters.extend(stage.filters.iter().cloned());
+        let mut columns = vec!["core.*".to_string()];
+        let mut joins = String::new();
+        for (index, (name, nested)) in nests.iter().enumerate() {
+            let nest_alias = format!("nest{index}");
+            let list = self.nest_list_sql(name, nested, &child);
+            let mut conditions: Vec<String> = Vec::new();
+            for i in 0..level.keys.len() {
+                conditions.push(d.null_safe_equal(
+                    &format!("core.{}", key_column(i)),
+                    &format!("{nest_alias}.{}", key_column(i)),
+                ));
+            }
+            for (j, (dimension, _)) in dimensions.iter().enumerate() {
+                conditions.push(d.null_safe_equal(
+                    &format!("core.{}", d.quote_identifier(dimension)),
+                    &format!("{nest_alias}.{}", key_column(level.keys.len() + j)),
+                ));
+            }
+            let on = if conditions.is_empty() { "TRUE".to_string() } else { conditions.join(" AND ") };
+            joins.push_str(&format!("\nLEFT JOIN (\n{list}\n) AS {nest_alias} ON {on}"));
+            let quoted = d.quote_identifier(name);
+            columns.push(format!("COALESCE({nest_alias}.{quoted}, {}) AS {quoted}", d.empty_list()));
+        }
+        format!("SELECT {}\nFROM (\n{core}\n) AS core{joins}", columns.join(", "))
+    }
+
+    /// One row per group of the enclosing levels, with the nest's rows as
+    /// an ordered, limited list of records.
+    fn nest_list_sql(&self, name: &str, nested: &Stage, level: &Level) -> String {
+        let d = self.dialect;
+        let rows = self.level_sql(nested, level);
+        let fields: Vec<(String, String)> = nested
+            .fields
+            .iter()
+            .map(|f| (f.name.clone(), format!("rows.{}", d.quote_identifier(&f.name))))
+            .collect();
+        let order: Vec<String> = nested
+            .order_by
+            .iter()
+            .map(|(index, descending)| {
+                d.order_term(&format!("rows.{}", d.quote_identifier(&nested.fields[*index].name)), *descending)
+            })
+            .collect();
+        let list = d.aggregate_records(&fields, &order, nested.limit);
+        let mut select: Vec<String> = (0..level.keys.len())
+            .map(|i| format!("rows.{} AS {}", key_column(i), key_column(i)))
+            .collect();
+        select.push(format!("{list} AS {}", d.quote_identifier(name)));
+        let mut sql = format!("SELECT {}\nFROM (\n{rows}\n) AS rows", select.join(", "));
+        if !level.keys.is_empty() {
+            let positions: Vec<String> = (1..=level.keys.len()).map(|i| i.to_string()).collect();
+            sql.push_str(&format!("\nGROUP BY {}", positions.join(", ")));
+        }
+        sql
+    }
+
+    /// The value of `measure` grouped only by `kept`, for `all()` and
+    /// `exclude()`.
+    fn ungrouped_sql(&self, source: &SourceDef, filters: &[Expr], kept: &[Expr], measure: &Expr) -> String {
+        let d = self.dialect;
+        let mut analysed: Vec<&Expr> = Vec::new();
+        analysed.extend(kept.iter());
+        analysed.extend(filters.iter());
+        analysed.push(measure);
+        let tree = JoinTree::build(source, &analysed);
+        let keyed = paths_needing_generated_key(source, &tree, &analysed);
+        let context = ExprContext {
+            dialect: d,
+            root: source,
+            tree: &tree,
+            ungrouped: &[],
+        };
+        let mut select: Vec<String> = kept
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{} AS \"__u{i}\"", context.render(e)))
+            .collect();
+        select.push(format!("{} AS \"__value\"", context.render(measure)));
+        let mut sql = format!("SELECT {}\n{}", select.join(", "), self.from_sql(source, &tree, &keyed, &context));
+        if !filters.is_empty() {
+            let conditions: Vec<String> = filters.iter().map(|f| context.render(f)).collect();
+            sql.push_str(&format!("\nWHERE {}", conditions.join(" AND ")));
+        }
+        if !kept.is_empty() {
+            let positions: Vec<String> = (1..=kept.len()).map(|i| i.to_string()).collect();
+            sql.push_str(&format!("\nGROUP BY {}", positions.join(", ")));
+        }
+        sql
+    }
+}
