@@ -118,7 +118,9 @@ pub fn paths_needing_generated_key(root: &SourceDef, tree: &JoinTree, exprs: &[&
     for expr in exprs {
         expr.visit(&mut |e| {
             if let ExprKind::Aggregate(aggregate) = &e.kind {
-                if needs_distinct(tree, aggregate.function, &aggregate.path) {
+                let counts_joined_rows =
+                    aggregate.function == AggregateFunction::Count && !aggregate.path.is_empty();
+                if needs_distinct(tree, aggregate.function, &aggregate.path) || counts_joined_rows {
                     let has_key = tree
                         .source_at(root, &aggregate.path)
                         .and_then(|s| s.key_expr())

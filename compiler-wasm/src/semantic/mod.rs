@@ -283,5 +283,26 @@ fn source_expr_name(source: &ast::SourceExpr) -> Option<String> {
 }
 
 pub fn annotation_texts(annotations: &[ast::Annotation]) -> Vec<String> {
-    annotations.iter().map(|a| a.text.clone()).collect()
+    annotations.iter().map(|a| normalize_annotation(&a.text)).collect()
+}
+
+/// A block annotation (`#| ... |#`) as the reference reports it: the
+/// continuation lines without their indentation and without the closing
+/// marker. Other annotations are kept as written.
+fn normalize_annotation(text: &str) -> String {
+    if !text.starts_with("#|") {
+        return text.to_string();
+    }
+    let mut lines: Vec<&str> = text.lines().collect();
+    if lines.len() > 1 && lines.last().map(|l| l.trim() == "|#").unwrap_or(false) {
+        lines.pop();
+    }
+    let mut out = String::new();
+    for (index, line) in lines.iter().enumerate() {
+        let line = if index == 0 { line.trim_end() } else { line.trim() };
+        let line = line.strip_suffix("|#").map(str::trim_end).unwrap_or(line);
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }

@@ -533,9 +533,23 @@ impl Translator<'_> {
                 return;
             }
         };
+        let mut name = name;
         if stage.output_index(&name).is_some() {
-            self.error("definition-name-conflict", format!("Cannot redefine '{name}'"), name_span);
-            return;
+            // A second `join.field` with the same last name is named by its
+            // whole path, as the reference does.
+            let full_name = match &field.kind {
+                ast::QueryFieldKind::Reference(path) if path.steps.len() > 1 => Some(
+                    path.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("_"),
+                ),
+                _ => None,
+            };
+            match full_name.filter(|n| stage.output_index(n).is_none()) {
+                Some(full_name) => name = full_name,
+                None => {
+                    self.error("definition-name-conflict", format!("Cannot redefine '{name}'"), name_span);
+                    return;
+                }
+            }
         }
         annotations.extend(notes.iter().cloned());
         annotations.extend(annotation_texts(&field.annotations));

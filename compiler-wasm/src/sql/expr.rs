@@ -144,6 +144,10 @@ impl ExprContext<'_> {
         }
     }
 
+    fn has_primary_key(&self, path: &[String]) -> bool {
+        self.tree.source_at(self.root, path).and_then(|s| s.key_expr()).is_some()
+    }
+
     fn aggregate(&self, aggregate: &Aggregate) -> String {
         let distinct = needs_distinct(self.tree, aggregate.function, &aggregate.path);
         let filter = aggregate.filter.as_ref().map(|f| self.render(f));
@@ -155,15 +159,12 @@ impl ExprContext<'_> {
         };
         match aggregate.function {
             AggregateFunction::Count => {
-                if distinct {
+                // A joined table without a primary key counts its generated
+                // keys, so rows missing from the join are not counted.
+                if distinct || (!aggregate.path.is_empty() && !self.has_primary_key(&aggregate.path)) {
                     format!("COUNT(DISTINCT {})", filtered(self.row_key(&aggregate.path)))
-                } else if !aggregate.path.is_empty() || filter.is_some() {
-                    match &filter {
-                        Some(_) => format!("COUNT({})", filtered("1".into())),
-                        None => "COUNT(1)".into(),
-                    }
                 } else {
-                    "COUNT(1)".into()
+                    format!("COUNT({})", filtered("1".into()))
                 }
             }
             AggregateFunction::CountDistinct => {

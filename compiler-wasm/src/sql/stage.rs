@@ -171,7 +171,17 @@ impl Generator<'_> {
                     .map(|(_, e)| e.clone())
                     .collect(),
             };
-            let sub = self.ungrouped_sql(source, &filters, &kept, inner);
+            // The reference always groups by the enclosing levels' keys and
+            // takes the maximum over the ones `exclude()` names.
+            let mut extra: Vec<Expr> = Vec::new();
+            if *kind == UngroupKind::Exclude {
+                for (_, key) in &level.keys {
+                    if !kept.contains(key) && !extra.contains(key) {
+                        extra.push(key.clone());
+                    }
+                }
+            }
+            let sub = self.ungrouped_sql(source, &filters, &kept, &extra, inner);
             let sub_alias = d.quote_identifier(&format!("__ungrouped{index}"));
             ungrouped.push((expr.clone(), format!("MAX({sub_alias}.\"__value\")")));
             ungrouped_joins.push((format!("(\n{sub}\n) AS {sub_alias}"), kept));
@@ -298,10 +308,11 @@ impl Generator<'_> {
 
     /// The value of `measure` grouped only by `kept`, for `all()` and
     /// `exclude()`.
-    fn ungrouped_sql(&self, source: &SourceDef, filters: &[Expr], kept: &[Expr], measure: &Expr) -> String {
+    fn ungrouped_sql(&self, source: &SourceDef, filters: &[Expr], kept: &[Expr], extra: &[Expr], measure: &Expr) -> String {
         let d = self.dialect;
         let mut analysed: Vec<&Expr> = Vec::new();
         analysed.extend(kept.iter());
+        analysed.extend(extra.iter());
         analysed.extend(filters.iter());
         analysed.push(measure);
         let tree = JoinTree::build(source, &analysed);
@@ -317,16 +328,30 @@ impl Generator<'_> {
             .enumerate()
             .map(|(i, e)| format!("{} AS \"__u{i}\"", context.render(e)))
             .collect();
+        select.extend(extra.iter().enumerate().map(|(i, e)| format!("{} AS \"__x{i}\"", context.render(e))));
         select.push(format!("{} AS \"__value\"", context.render(measure)));
         let mut sql = format!("SELECT {}\n{}", select.join(", "), self.from_sql(source, &tree, &keyed, &context));
         if !filters.is_empty() {
             let conditions: Vec<String> = filters.iter().map(|f| context.render(f)).collect();
             sql.push_str(&format!("\nWHERE {}", conditions.join(" AND ")));
         }
-        if !kept.is_empty() {
-            let positions: Vec<String> = (1..=kept.len()).map(|i| i.to_string()).collect();
+        let group_count = kept.len() + extra.len();
+        if group_count > 0 {
+            let positions: Vec<String> = (1..=group_count).map(|i| i.to_string()).collect();
             sql.push_str(&format!("\nGROUP BY {}", positions.join(", ")));
         }
-        sql
+        if extra.is_empty() {
+            return sql;
+        }
+        let outer: Vec<String> = (0..kept.len()).map(|i| format!("\"__u{i}\"")).collect();
+        let mut wrapped = format!(
+            "SELECT {}MAX(\"__value\") AS \"__value\"\nFROM (\n{sql}\n) AS grouped",
+            outer.iter().map(|c| format!("{c}, ")).collect::<String>()
+        );
+        if !kept.is_empty() {
+            let positions: Vec<String> = (1..=kept.len()).map(|i| i.to_string()).collect();
+            wrapped.push_str(&format!("\nGROUP BY {}", positions.join(", ")));
+        }
+        wrapped
     }
 }
