@@ -16,6 +16,8 @@ pub struct Scope<'a> {
     /// The output fields of the current stage, which `having:` and
     /// `calculate:` expressions may name.
     pub outputs: Option<&'a [OutputField]>,
+    /// Whether output names win over source fields, as in `calculate:`.
+    pub outputs_first: bool,
 }
 
 impl<'a> Scope<'a> {
@@ -23,6 +25,7 @@ impl<'a> Scope<'a> {
         Scope {
             source,
             outputs: None,
+            outputs_first: false,
         }
     }
 }
@@ -98,6 +101,19 @@ impl Translator<'_> {
     pub fn resolve_path<'s>(&mut self, scope: &Scope<'s>, path: &ast::Path) -> Option<Resolved<'s>> {
         let mut source: &'s SourceDef = scope.source;
         let mut prefix: Vec<String> = Vec::new();
+        if scope.outputs_first {
+            if let (Some(outputs), Some(first)) = (scope.outputs, path.steps.first()) {
+                let found = outputs.iter().find(|o| o.name == first.name);
+                if let Some(OutputField {
+                    value: OutputValue::Dimension(expr) | OutputValue::Aggregate(expr),
+                    ..
+                }) = found
+                {
+                    let is_measure = expr.eval == Eval::Aggregate;
+                    return self.apply_value_steps(expr.clone(), Vec::new(), is_measure, &path.steps[1..]);
+                }
+            }
+        }
         for (index, step) in path.steps.iter().enumerate() {
             let is_last = index + 1 == path.steps.len();
             let field = source.field(&step.name).filter(|f| !f.hidden);
@@ -118,7 +134,7 @@ impl Translator<'_> {
                 self.error(
                     "field-not-found",
                     format!("'{}' is not defined", step.name),
-                    step.span,
+                    path.span,
                 );
                 return None;
             };
@@ -542,7 +558,26 @@ impl Translator<'_> {
     /// granularity compared for equality matches its whole period.
     fn comparison(&mut self, op: ast::BinaryOp, left: Expr, right: Expr, span: Span) -> Expr {
         use ast::BinaryOp as A;
-        if !left.ty.compatible(&right.ty) {
+        if (left.ty == DataType::Null || right.ty == DataType::Null) && matches!(op, A::Equal | A::NotEqual) {
+            // `x = null` and `x != null` test for NULL.
+            let subject = if left.ty == DataType::Null { right } else { left };
+            {
+                let eval = subject.eval;
+                return Expr::new(
+                    ExprKind::IsNull {
+                        expr: Box::new(subject),
+                        negated: op == A::NotEqual,
+                    },
+                    DataType::Boolean,
+                    eval,
+                );
+            }
+        }
+        // DuckDB converts between strings and other types, so only a time
+        // against a number or boolean is rejected here.
+        let temporal_mismatch = (left.ty.is_temporal() && matches!(right.ty, DataType::Number(_) | DataType::Boolean))
+            || (right.ty.is_temporal() && matches!(left.ty, DataType::Number(_) | DataType::Boolean));
+        if temporal_mismatch {
             let (code, a, b) = if left.ty.is_temporal() || right.ty.is_temporal() {
                 ("time-comparison-type-mismatch", left.ty.name(), right.ty.name())
             } else {
@@ -927,6 +962,10 @@ impl Translator<'_> {
                     }
                 }
             }
+            "lag" | "lead" | "rank" | "dense_rank" | "row_number" | "first_value" | "last_value"
+            | "sum_cumulative" | "avg_cumulative" | "min_cumulative" | "max_cumulative" | "count_cumulative"
+            | "sum_moving" | "avg_moving" | "min_moving" | "max_moving" | "count_moving" | "sum_window"
+            | "avg_window" | "min_window" | "max_window" | "count_window" => self.translate_window(scope, call, &lower),
             "replace" => {
                 let arguments: Vec<Expr> = call.arguments.iter().map(|a| self.translate_expr(scope, a)).collect();
                 if arguments.len() != 3 {
@@ -977,6 +1016,103 @@ impl Translator<'_> {
                 )
             }
         }
+    }
+
+    /// A window function of a `calculate:` field.
+    fn translate_window(&mut self, scope: &Scope, call: &ast::Call, name: &str) -> Expr {
+        let takes_value = !matches!(name, "rank" | "dense_rank" | "row_number");
+        let (min_args, max_args) = match name {
+            "rank" | "dense_rank" | "row_number" => (0, 0),
+            "lag" | "lead" => (1, 3),
+            _ if name.ends_with("_moving") => (2, 3),
+            _ => (1, 1),
+        };
+        if call.arguments.len() < min_args || call.arguments.len() > max_args {
+            self.error(
+                "no-matching-function-overload",
+                format!("No matching overload for function {name}()"),
+                call.span,
+            );
+            return Expr::error();
+        }
+        let mut arguments = Vec::new();
+        for (index, argument) in call.arguments.iter().enumerate() {
+            let value = self.translate_expr(scope, argument);
+            if value.is_error() {
+                return value;
+            }
+            if index == 0 && takes_value && value.eval == Eval::Scalar {
+                let names_output = match &argument.kind {
+                    ast::ExprKind::Path(path) => scope
+                        .outputs
+                        .map(|outputs| outputs.iter().any(|o| Some(&o.name) == path.steps.first().map(|s| &s.name)))
+                        .unwrap_or(false),
+                    ast::ExprKind::Number(_) | ast::ExprKind::String(_) | ast::ExprKind::Boolean(_) | ast::ExprKind::Null => true,
+                    _ => false,
+                };
+                if !names_output {
+                    self.error(
+                        "invalid-function-argument-evaluation-space",
+                        format!("Parameter 1 ('value') of {name} must be literal, constant or output, but received input"),
+                        argument.span,
+                    );
+                    return Expr::error();
+                }
+            }
+            arguments.push(value);
+        }
+        let literal_number = |index: usize| -> Option<String> {
+            match call.arguments.get(index).map(|a| &a.kind) {
+                Some(ast::ExprKind::Number(text)) => Some(text.clone()),
+                _ => None,
+            }
+        };
+        let base = name.split('_').next().unwrap_or(name);
+        let aggregate_sql = match base {
+            "sum" => "SUM",
+            "avg" => "AVG",
+            "min" => "MIN",
+            "max" => "MAX",
+            _ => "COUNT",
+        };
+        let (function, ordered, frame, arguments) = match name {
+            "lag" | "lead" | "rank" | "dense_rank" | "row_number" | "first_value" => {
+                (name.to_ascii_uppercase(), true, None, arguments)
+            }
+            "last_value" => (
+                "LAST_VALUE".to_string(),
+                true,
+                Some("ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING".to_string()),
+                arguments,
+            ),
+            _ if name.ends_with("_cumulative") => (aggregate_sql.to_string(), true, None, arguments),
+            _ if name.ends_with("_moving") => {
+                let preceding = literal_number(1).unwrap_or_else(|| "0".into());
+                let following = literal_number(2).unwrap_or_else(|| "0".into());
+                (
+                    aggregate_sql.to_string(),
+                    true,
+                    Some(format!("ROWS BETWEEN {preceding} PRECEDING AND {following} FOLLOWING")),
+                    arguments.into_iter().take(1).collect(),
+                )
+            }
+            _ => (aggregate_sql.to_string(), false, None, arguments),
+        };
+        let ty = if takes_value && base != "count" {
+            arguments.first().map(|a| a.ty.without_timeframe()).unwrap_or(DataType::Number(None))
+        } else {
+            DataType::Number(None)
+        };
+        Expr::new(
+            ExprKind::Window(Box::new(super::ir::Window {
+                function,
+                arguments,
+                ordered,
+                frame,
+            })),
+            ty,
+            Eval::Analytic,
+        )
     }
 
     fn translate_method_call(
@@ -1160,8 +1296,14 @@ fn join_path_required(source: &SourceDef, value: &Expr, function: &str) -> Optio
 /// For `locality.sum(x)` where `x` lies below a `join_many` or `join_cross`
 /// under the locality, the reference's message.
 fn traverses_fanout(source: &SourceDef, locality: &[String], value: &Expr, function: &str) -> Option<(&'static str, String)> {
-    let mut paths = Vec::new();
-    value.join_paths(&mut paths);
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    value.visit(&mut |e| {
+        if let ExprKind::Column { path, .. } = &e.kind {
+            if !paths.contains(path) {
+                paths.push(path.clone());
+            }
+        }
+    });
     let locality_kinds = join_kinds(source, locality);
     for path in paths {
         if !path.starts_with(locality) {

@@ -92,16 +92,16 @@ pub enum UngroupKind {
     Exclude,
 }
 
+/// A window function of a `calculate:` field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Window {
+    /// The SQL function, such as `LAG` or `SUM`.
     pub function: String,
     pub arguments: Vec<Expr>,
-    /// Output field names that partition the window.
-    pub partition_by: Vec<String>,
-    /// Output field positions (0-based) and descending flags.
-    pub order_by: Vec<(Expr, bool)>,
-    /// `ROWS BETWEEN n PRECEDING AND m FOLLOWING` bounds, when set.
-    pub frame: Option<(Option<i64>, Option<i64>)>,
+    /// Whether the window follows the stage's ordering.
+    pub ordered: bool,
+    /// An explicit frame, such as `ROWS BETWEEN 2 PRECEDING AND 0 FOLLOWING`.
+    pub frame: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -246,11 +246,7 @@ impl Expr {
                 all
             }
             ExprKind::Ungrouped { expr, .. } => vec![expr],
-            ExprKind::Window(window) => {
-                let mut all: Vec<&Expr> = window.arguments.iter().collect();
-                all.extend(window.order_by.iter().map(|(e, _)| e));
-                all
-            }
+            ExprKind::Window(window) => window.arguments.iter().collect(),
         }
     }
 
@@ -299,12 +295,7 @@ impl Expr {
                 all
             }
             ExprKind::Ungrouped { expr, .. } => vec![expr],
-            ExprKind::Window(window) => {
-                let window = &mut **window;
-                let mut all: Vec<&mut Expr> = window.arguments.iter_mut().collect();
-                all.extend(window.order_by.iter_mut().map(|(e, _)| e));
-                all
-            }
+            ExprKind::Window(window) => window.arguments.iter_mut().collect(),
         }
     }
 

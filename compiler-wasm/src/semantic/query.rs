@@ -251,8 +251,9 @@ impl Translator<'_> {
         };
         let checks_before = self.pending_ungroup_checks.len();
         let mut having_asts: Vec<&ast::Expr> = Vec::new();
-        let mut order_asts: Vec<&ast::OrderItem> = Vec::new();
+        let mut order_asts: Vec<(&ast::OrderItem, Span)> = Vec::new();
         let mut nest_items: Vec<(usize, &ast::NestItem, Vec<String>, Span)> = Vec::new();
+        let mut calculations: Vec<(usize, &ast::QueryField, Vec<String>)> = Vec::new();
         for statement in &statements {
             let notes = annotation_texts(&statement.annotations);
             match &statement.kind {
@@ -271,13 +272,17 @@ impl Translator<'_> {
                         self.add_output_field(&mut stage, field, FieldClause::Select, &notes);
                     }
                 }
-                ast::QueryStatementKind::Calculate(_) => {
-                    // TODO: `calculate:` (window functions) is not translated yet.
-                    self.error(
-                        "calculate-not-supported",
-                        "`calculate:` is not supported yet",
-                        statement.span,
-                    );
+                ast::QueryStatementKind::Calculate(fields) => {
+                    // Calculations may name any output, so they are translated
+                    // once the other fields are known.
+                    for field in fields {
+                        calculations.push((stage.fields.len(), field, notes.clone()));
+                        stage.fields.push(OutputField {
+                            name: String::new(),
+                            value: OutputValue::Dimension(Expr::error()),
+                            annotations: Vec::new(),
+                        });
+                    }
                 }
                 ast::QueryStatementKind::Nest(items) => {
                     if kind == StageKind::Project {
@@ -321,7 +326,9 @@ impl Translator<'_> {
                     }
                 }
                 ast::QueryStatementKind::Having(conditions) => having_asts.extend(conditions.iter()),
-                ast::QueryStatementKind::OrderBy(items) => order_asts.extend(items.iter()),
+                ast::QueryStatementKind::OrderBy(items) => {
+                    order_asts.extend(items.iter().map(|item| (item, statement.span)));
+                }
                 ast::QueryStatementKind::Limit(value) | ast::QueryStatementKind::Top(value) => {
                     stage.limit = Some(value.value);
                 }
@@ -364,10 +371,35 @@ impl Translator<'_> {
             stage.fields[position].annotations = field_notes;
         }
 
+        for (position, field, notes) in calculations.into_iter().rev() {
+            let placeholder = stage.fields.remove(position);
+            let value = self.translate_calculation(&stage, field);
+            match value {
+                Some((name, expr)) => {
+                    if stage.output_index(&name).is_some() {
+                        self.error("definition-name-conflict", format!("Cannot redefine '{name}'"), field.span);
+                        continue;
+                    }
+                    let mut annotations = notes;
+                    annotations.extend(annotation_texts(&field.annotations));
+                    stage.fields.insert(
+                        position,
+                        OutputField {
+                            name,
+                            value: OutputValue::Calculate(expr),
+                            annotations,
+                        },
+                    );
+                }
+                None => drop(placeholder),
+            }
+        }
+
         for condition in having_asts {
             let scope = Scope {
                 source: &source,
                 outputs: Some(&stage.fields),
+                outputs_first: false,
             };
             let expr = self.translate_expr(&scope, condition);
             if expr.is_error() {
@@ -380,7 +412,7 @@ impl Translator<'_> {
             stage.having.push(expr);
         }
 
-        for item in order_asts {
+        for (item, statement_span) in order_asts {
             let index = match &item.field {
                 ast::OrderKey::Name(path) => {
                     let name = path.steps.last().map(|s| s.name.as_str()).unwrap_or("");
@@ -390,7 +422,7 @@ impl Translator<'_> {
                             self.error(
                                 "order-by-not-found-in-output",
                                 format!("Unknown field {name} in output space"),
-                                item.span,
+                                statement_span,
                             );
                             continue;
                         }
@@ -428,6 +460,25 @@ impl Translator<'_> {
             }
         }
         Some(stage)
+    }
+
+    /// Translates one `calculate:` field against the stage's outputs.
+    fn translate_calculation(&mut self, stage: &Stage, field: &ast::QueryField) -> Option<(String, Expr)> {
+        let ast::QueryFieldKind::Definition { name, expr } = &field.kind else {
+            self.error("calculation-needs-name", "A calculation needs a name: `name is ...`", field.span);
+            return None;
+        };
+        let source = stage.source.clone();
+        let scope = Scope {
+            source: &source,
+            outputs: Some(&stage.fields),
+            outputs_first: true,
+        };
+        let value = self.translate_expr(&scope, expr);
+        if value.is_error() {
+            return None;
+        }
+        Some((name.name.clone(), value))
     }
 
     fn add_output_field(&mut self, stage: &mut Stage, field: &ast::QueryField, clause: FieldClause, notes: &[String]) {

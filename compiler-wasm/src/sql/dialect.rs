@@ -80,10 +80,6 @@ impl Dialect for DuckDb {
     }
 
     fn extract(&self, expr: &str, unit: Timeframe) -> String {
-        if unit == Timeframe::Week {
-            // Weeks of the year counted from the first Sunday, as Malloy does.
-            return format!("CAST(STRFTIME({expr}, '%U') AS INTEGER)");
-        }
         format!("EXTRACT({} FROM {expr})", Self::unit_sql(unit))
     }
 
@@ -114,19 +110,9 @@ impl Dialect for DuckDb {
     }
 
     fn difference(&self, unit: Timeframe, from: &str, to: &str) -> String {
-        match unit {
-            Timeframe::Hour | Timeframe::Minute | Timeframe::Second => {
-                let seconds = match unit {
-                    Timeframe::Hour => 3600,
-                    Timeframe::Minute => 60,
-                    _ => 1,
-                };
-                format!(
-                    "CAST(FLOOR((EPOCH(CAST({to} AS TIMESTAMP)) - EPOCH(CAST({from} AS TIMESTAMP))) / {seconds}) AS BIGINT)"
-                )
-            }
-            _ => format!("DATE_DIFF('{}', CAST({from} AS DATE), CAST({to} AS DATE))", Self::unit_sql(unit)),
-        }
+        // DATE_SUB counts whole units, unlike DATE_DIFF, which counts
+        // boundaries crossed.
+        format!("DATE_SUB('{}', {from}, {to})", Self::unit_sql(unit))
     }
 
     fn regex_match(&self, value: &str, pattern: &str) -> String {

@@ -25,6 +25,9 @@ pub struct ExprContext<'a> {
     pub tree: &'a JoinTree,
     /// `all()` / `exclude()` expressions and the SQL that stands for them.
     pub ungrouped: &'a [(Expr, String)],
+    /// `PARTITION BY` and `ORDER BY` terms of window functions.
+    pub window_partition: Vec<String>,
+    pub window_order: Vec<String>,
 }
 
 impl ExprContext<'_> {
@@ -43,7 +46,8 @@ impl ExprContext<'_> {
                 Literal::Timestamp(text) => format!("TIMESTAMP {}", d.string_literal(text)),
             },
             ExprKind::Negate(inner) => format!("-({})", self.render(inner)),
-            ExprKind::Not(inner) => format!("NOT ({})", self.render(inner)),
+            // Malloy's `not` of NULL is true.
+            ExprKind::Not(inner) => format!("COALESCE(NOT ({}), TRUE)", self.render(inner)),
             ExprKind::Binary { op, left, right } => self.binary(*op, left, right),
             ExprKind::IsNull { expr, negated } => {
                 format!("({} IS {}NULL)", self.render(expr), if *negated { "NOT " } else { "" })
@@ -71,7 +75,19 @@ impl ExprContext<'_> {
             ExprKind::Cast { expr, sql_type, safe } => d.cast(&self.render(expr), sql_type, *safe),
             ExprKind::Call { function, arguments } => {
                 let args: Vec<String> = arguments.iter().map(|a| self.render(a)).collect();
+                if let Some(inner) = function.strip_prefix("__false_if_null:") {
+                    return format!("COALESCE({inner}({}), FALSE)", args.join(", "));
+                }
+                if let Some(inner) = function.strip_prefix("__null_if_any_null:") {
+                    let tests: Vec<String> = args.iter().map(|a| format!("{a} IS NULL")).collect();
+                    return format!("CASE WHEN {} THEN NULL ELSE {inner}({}) END", tests.join(" OR "), args.join(", "));
+                }
                 match function.as_str() {
+                    "__byte_length" => format!("(BIT_LENGTH({}) / 8)", args[0]),
+                    "__unicode" => format!("CASE WHEN {0} = '' THEN 0 ELSE UNICODE({0}) END", args[0]),
+                    "__chr" => format!("CASE WHEN {0} = 0 THEN '' ELSE CHR({0}) END", args[0]),
+                    "__log" => format!("(LN({}) / LN({}))", args[0], args[1]),
+                    "__div" => format!("CASE WHEN {0} / {1} < 0 THEN CEIL({0} / {1}) ELSE FLOOR({0} / {1}) END", args[0], args[1]),
                     "__day_of_week" => d.day_of_week(&args[0]),
                     "__regexp_replace_all" => d.regex_replace_all(&args[0], &args[1], &args[2]),
                     "CURRENT_TIMESTAMP" => "CURRENT_TIMESTAMP".into(),
@@ -106,7 +122,21 @@ impl ExprContext<'_> {
                 .find(|(e, _)| e == expr)
                 .map(|(_, sql)| sql.clone())
                 .unwrap_or_else(|| "NULL".into()),
-            ExprKind::Window(_) | ExprKind::EachValue { .. } => "NULL".into(),
+            ExprKind::Window(window) => {
+                let args: Vec<String> = window.arguments.iter().map(|a| self.render(a)).collect();
+                let mut over: Vec<String> = Vec::new();
+                if !self.window_partition.is_empty() {
+                    over.push(format!("PARTITION BY {}", self.window_partition.join(", ")));
+                }
+                if window.ordered && !self.window_order.is_empty() {
+                    over.push(format!("ORDER BY {}", self.window_order.join(", ")));
+                }
+                if let Some(frame) = &window.frame {
+                    over.push(frame.clone());
+                }
+                format!("{}({}) OVER ({})", window.function, args.join(", "), over.join(" "))
+            }
+            ExprKind::EachValue { .. } => "NULL".into(),
         }
     }
 
@@ -120,7 +150,8 @@ impl ExprContext<'_> {
             BinaryOp::Divide => "/",
             BinaryOp::Modulo => "%",
             BinaryOp::Equal => "=",
-            BinaryOp::NotEqual => "!=",
+            // Malloy's `!=` is true when either side is NULL.
+            BinaryOp::NotEqual => return format!("COALESCE({l} != {r}, TRUE)"),
             BinaryOp::Less => "<",
             BinaryOp::LessOrEqual => "<=",
             BinaryOp::Greater => ">",

@@ -140,6 +140,10 @@ impl Generator<'_> {
         analysed.extend(dimensions.iter().map(|(_, e)| e.clone()));
         analysed.extend(aggregates.iter().map(|(_, e)| without_ungrouped(e)));
         analysed.extend(stage.having.iter().map(without_ungrouped));
+        analysed.extend(stage.fields.iter().filter_map(|f| match &f.value {
+            OutputValue::Calculate(e) => Some(without_ungrouped(e)),
+            _ => None,
+        }));
         let analysed_refs: Vec<&Expr> = analysed.iter().collect();
         let tree = JoinTree::build(source, &analysed_refs);
         let keyed = paths_needing_generated_key(source, &tree, &analysed_refs);
@@ -187,12 +191,23 @@ impl Generator<'_> {
             ungrouped_joins.push((format!("(\n{sub}\n) AS {sub_alias}"), kept));
         }
 
-        let context = ExprContext {
+        let mut context = ExprContext {
             dialect: d,
             root: source,
             tree: &tree,
             ungrouped: &ungrouped,
+            window_partition: Vec::new(),
+            window_order: Vec::new(),
         };
+        context.window_partition = level.keys.iter().map(|(_, e)| context.render(e)).collect();
+        context.window_order = stage
+            .order_by
+            .iter()
+            .filter_map(|(index, descending)| match &stage.fields[*index].value {
+                OutputValue::Dimension(e) | OutputValue::Aggregate(e) => Some(d.order_term(&context.render(e), *descending)),
+                _ => None,
+            })
+            .collect();
         let mut select: Vec<String> = Vec::new();
         for (index, (_, key)) in level.keys.iter().enumerate() {
             select.push(format!("{} AS {}", context.render(key), key_column(index)));
@@ -203,6 +218,11 @@ impl Generator<'_> {
         let group_count = select.len();
         for (name, expr) in &aggregates {
             select.push(format!("{} AS {}", context.render(expr), d.quote_identifier(name)));
+        }
+        for field in &stage.fields {
+            if let OutputValue::Calculate(expr) = &field.value {
+                select.push(format!("{} AS {}", context.render(expr), d.quote_identifier(&field.name)));
+            }
         }
         if stage.kind == StageKind::Reduce && select.is_empty() {
             // A level with only nests still has one row per group.
@@ -322,6 +342,8 @@ impl Generator<'_> {
             root: source,
             tree: &tree,
             ungrouped: &[],
+            window_partition: Vec::new(),
+            window_order: Vec::new(),
         };
         let mut select: Vec<String> = kept
             .iter()
