@@ -125,6 +125,24 @@ pub fn malloy_result(output: &QueryOutput, rows: &QueryRows) -> Result<Json, Res
     Ok(Json::Object(result))
 }
 
+/// Converts rows to plain JSON objects keyed by column name, the form of
+/// `compactJson` results and April-2025 query results. Integers beyond
+/// 2^53 become strings.
+pub fn plain_rows(rows: &QueryRows) -> Json {
+    rows.rows
+        .iter()
+        .map(|row| {
+            let object: Map<String, Json> = rows
+                .columns
+                .iter()
+                .cloned()
+                .zip(row.iter().map(plain_json))
+                .collect();
+            Json::Object(object)
+        })
+        .collect()
+}
+
 /// Wraps taglines as `Malloy.Annotation` objects.
 pub fn annotations(lines: &[String]) -> Json {
     lines.iter().map(|line| json!({"value": line})).collect()

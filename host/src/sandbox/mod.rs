@@ -73,12 +73,16 @@ pub enum CompileError {
     Crashed(String),
 }
 
+/// The messages of the errors among `problems` (of every problem if none is
+/// an error), one per line.
 fn problem_summary(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|problem| problem.message.as_str())
-        .collect::<Vec<_>>()
-        .join("\n")
+    let is_error = |problem: &&Problem| problem.severity == malloy_compiler::Severity::Error;
+    let messages: Vec<&str> = if problems.iter().any(|problem| is_error(&problem)) {
+        problems.iter().filter(is_error).map(|problem| problem.message.as_str()).collect()
+    } else {
+        problems.iter().map(|problem| problem.message.as_str()).collect()
+    };
+    messages.join("\n")
 }
 
 /// The engine and the pre-instantiated compiler component, shared by all

@@ -1,0 +1,320 @@
+//! Projects and their packages, loaded from disk.
+//!
+//! Loading a package opens its DuckDB database, starts its sandboxed
+//! compiler, lists its models and notebooks and compiles every model once.
+//! A package that fails to load, or a model that fails to compile, is
+//! recorded with its error while the rest keep serving.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use malloy_compiler::{ModelOutput, Problem, Severity};
+use serde_json::Value as Json;
+
+use crate::config::{PackageConfig, PackageLocation, ServerConfig};
+use crate::db::PackageDatabase;
+use crate::package_host::PackageHost;
+use crate::sandbox::{CompileError, PackageCompiler, Sandbox};
+
+/// Every project the server serves.
+#[derive(Debug)]
+pub struct Catalog {
+    pub projects: Vec<Project>,
+    sandbox: Arc<Sandbox>,
+}
+
+#[derive(Debug)]
+pub struct Project {
+    pub name: String,
+    pub readme: String,
+    pub connections: Vec<Json>,
+    pub packages: Vec<PackageSlot>,
+}
+
+/// A configured package and its state, loaded on first use or at start-up.
+#[derive(Debug)]
+pub struct PackageSlot {
+    pub name: String,
+    location: PackageLocation,
+    state: RwLock<Option<Arc<PackageState>>>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+/// A loaded package, or why it could not be loaded.
+pub type PackageState = Result<LoadedPackage, String>;
+
+#[derive(Debug)]
+pub struct LoadedPackage {
+    /// `name` from `publisher.json`, if it has one.
+    pub manifest_name: Option<String>,
+    pub description: Option<String>,
+    pub compiler: Arc<PackageCompiler>,
+    /// Every `.malloy` file by package-relative path, compiled.
+    pub models: BTreeMap<String, Result<ModelOutput, ModelError>>,
+    /// Every `.malloynb` file by package-relative path.
+    pub notebooks: Vec<String>,
+}
+
+/// A model that does not compile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelError {
+    /// The problems in Malloy's text form: `line <n>: <message>` with the
+    /// source line and a caret under the position.
+    pub message: String,
+}
+
+impl Catalog {
+    pub fn new(config: ServerConfig, sandbox: Arc<Sandbox>) -> Catalog {
+        let projects = config
+            .projects
+            .into_iter()
+            .map(|project| Project {
+                name: project.name,
+                readme: project.readme,
+                connections: project.connections,
+                packages: project.packages.into_iter().map(PackageSlot::new).collect(),
+            })
+            .collect();
+        Catalog { projects, sandbox }
+    }
+
+    pub fn project(&self, name: &str) -> Option<&Project> {
+        self.projects.iter().find(|project| project.name == name)
+    }
+
+    pub fn sandbox(&self) -> &Arc<Sandbox> {
+        &self.sandbox
+    }
+
+    /// Loads every package that is not loaded yet, one at a time.
+    pub async fn load_all(&self) {
+        for project in &self.projects {
+            for package in &project.packages {
+                package.state(&self.sandbox).await;
+            }
+        }
+    }
+
+    /// Whether every package has been loaded (successfully or not).
+    pub fn initialized(&self) -> bool {
+        self.projects
+            .iter()
+            .flat_map(|project| &project.packages)
+            .all(|package| package.current().is_some())
+    }
+
+    /// The load errors of packages that failed, as `(project, package,
+    /// message)`.
+    pub fn load_errors(&self) -> Vec<(String, String, String)> {
+        let mut errors = Vec::new();
+        for project in &self.projects {
+            for package in &project.packages {
+                if let Some(state) = package.current() {
+                    if let Err(message) = state.as_ref() {
+                        errors.push((project.name.clone(), package.name.clone(), message.clone()));
+                    }
+                }
+            }
+        }
+        errors
+    }
+}
+
+impl Project {
+    pub fn package(&self, name: &str) -> Option<&PackageSlot> {
+        self.packages.iter().find(|package| package.name == name)
+    }
+}
+
+impl PackageSlot {
+    fn new(config: PackageConfig) -> PackageSlot {
+        PackageSlot {
+            name: config.name,
+            location: config.location,
+            state: RwLock::new(None),
+            loading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The loaded state, if loading has finished.
+    pub fn current(&self) -> Option<Arc<PackageState>> {
+        self.state.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The package's state, loading it first if needed. Concurrent callers
+    /// wait for one load.
+    pub async fn state(&self, sandbox: &Arc<Sandbox>) -> Arc<PackageState> {
+        if let Some(state) = self.current() {
+            return state;
+        }
+        let _loading = self.loading.lock().await;
+        if let Some(state) = self.current() {
+            return state;
+        }
+        self.load(sandbox).await
+    }
+
+    /// Loads the package again from disk.
+    pub async fn reload(&self, sandbox: &Arc<Sandbox>) -> Arc<PackageState> {
+        let _loading = self.loading.lock().await;
+        self.load(sandbox).await
+    }
+
+    async fn load(&self, sandbox: &Arc<Sandbox>) -> Arc<PackageState> {
+        let location = self.location.clone();
+        let sandbox = Arc::clone(sandbox);
+        let name = self.name.clone();
+        let started = std::time::Instant::now();
+        let state = tokio::task::spawn_blocking(move || load_package(&location, sandbox))
+            .await
+            .unwrap_or_else(|error| Err(format!("loading stopped unexpectedly: {error}")));
+        match &state {
+            Ok(package) => tracing::info!(
+                package = %name,
+                models = package.models.len(),
+                broken_models = package.models.values().filter(|model| model.is_err()).count(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "package loaded"
+            ),
+            Err(error) => tracing::warn!(package = %name, %error, "package failed to load"),
+        }
+        let state = Arc::new(state);
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&state));
+        state
+    }
+}
+
+fn load_package(location: &PackageLocation, sandbox: Arc<Sandbox>) -> PackageState {
+    let root = match location {
+        PackageLocation::Local(root) => root,
+        PackageLocation::Unsupported(url) => {
+            // TODO: fetch GitHub, gs:// and s3:// packages; only local
+            // folders are served so far.
+            return Err(format!(
+                "Unable to load package: the location {url} is not supported; use a local folder"
+            ));
+        }
+    };
+    let manifest_text = std::fs::read_to_string(root.join("publisher.json"))
+        .map_err(|_| "Unable to load package: publisher.json does not exist".to_string())?;
+    let manifest: Json = serde_json::from_str(&manifest_text)
+        .map_err(|error| format!("Unable to load package: publisher.json is not valid JSON: {error}"))?;
+    let text_field = |key: &str| manifest.get(key).and_then(Json::as_str).map(str::to_string);
+
+    let database = PackageDatabase::open(root)
+        .map_err(|error| format!("Unable to load package: {error}"))?;
+    let host = Arc::new(PackageHost::new(Arc::new(database)));
+    let compiler = Arc::new(PackageCompiler::new(sandbox, Arc::clone(&host)));
+
+    let mut model_paths = Vec::new();
+    let mut notebooks = Vec::new();
+    collect_files(root, root, &mut model_paths, &mut notebooks);
+    model_paths.sort();
+    notebooks.sort();
+
+    let models = model_paths
+        .into_iter()
+        .map(|path| {
+            let compiled = compiler
+                .compile_model(&path)
+                .map_err(|error| model_error(&host, error));
+            (path, compiled)
+        })
+        .collect();
+    Ok(LoadedPackage {
+        manifest_name: text_field("name"),
+        description: text_field("description"),
+        compiler,
+        models,
+        notebooks,
+    })
+}
+
+/// Adds the package-relative paths of `.malloy` and `.malloynb` files under
+/// `folder`, skipping hidden folders and `node_modules`.
+fn collect_files(root: &Path, folder: &Path, models: &mut Vec<String>, notebooks: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path: PathBuf = entry.path();
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
+        if file_type.is_dir() {
+            if name != "node_modules" {
+                collect_files(root, &path, models, notebooks);
+            }
+            continue;
+        }
+        let Some(relative) = path
+            .strip_prefix(root)
+            .ok()
+            .and_then(|relative| relative.to_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        if name.ends_with(".malloy") {
+            models.push(relative);
+        } else if name.ends_with(".malloynb") {
+            notebooks.push(relative);
+        }
+    }
+}
+
+/// Formats a model's compile failure as Malloy does:
+/// `Error(s) compiling model:`, then per error the file, `line <n>:
+/// <message>`, the source line and a caret.
+pub fn model_error(host: &PackageHost, error: CompileError) -> ModelError {
+    let problems = match error {
+        CompileError::Problems(problems) => problems,
+        other => {
+            return ModelError {
+                message: other.to_string(),
+            }
+        }
+    };
+    let mut message = String::from("Error(s) compiling model:");
+    for problem in errors_first(&problems) {
+        message.push('\n');
+        message.push_str(&problem_text(host, problem));
+    }
+    ModelError { message }
+}
+
+/// The problems that are errors, or all of them if none is.
+fn errors_first(problems: &[Problem]) -> Vec<&Problem> {
+    let errors: Vec<&Problem> = problems
+        .iter()
+        .filter(|problem| problem.severity == Severity::Error)
+        .collect();
+    if errors.is_empty() {
+        problems.iter().collect()
+    } else {
+        errors
+    }
+}
+
+fn problem_text(host: &PackageHost, problem: &Problem) -> String {
+    let line = problem.range.start.line as usize;
+    let mut text = format!("FILE: {}\nline {}: {}", problem.url, line + 1, problem.message);
+    let source = malloy_compiler::Host::read_file(host, &problem.url).ok();
+    if let Some(source_line) = source.as_deref().and_then(|source| source.lines().nth(line)) {
+        let column = problem.range.start.character as usize;
+        let indent: String = source_line
+            .chars()
+            .take(column)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        text.push_str(&format!("\n  | {source_line}\n  | {indent}^"));
+    }
+    text
+}

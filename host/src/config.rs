@@ -1,0 +1,266 @@
+//! Server settings: command-line options (each with an environment
+//! variable) and the `publisher.config.json` file that lists projects and
+//! their packages.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+/// The config file's name, looked up in the server root.
+pub const CONFIG_FILE_NAME: &str = "publisher.config.json";
+
+/// The project that serves the samples folder when there is no config file.
+pub const DEFAULT_PROJECT: &str = "home";
+
+/// Command-line options, with the reference Publisher's names.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "malloy-publisher", about = "Serve Malloy packages over the Malloy Publisher REST API")]
+pub struct Options {
+    /// TCP port to listen on.
+    #[arg(long, env = "PUBLISHER_PORT", default_value_t = 4000)]
+    pub port: u16,
+    /// Address to listen on. Without it the server listens on both
+    /// 127.0.0.1 and [::1].
+    #[arg(long, env = "PUBLISHER_HOST")]
+    pub host: Option<IpAddr>,
+    /// Folder where publisher.config.json is looked up [default: the
+    /// working directory].
+    #[arg(long = "server_root", env = "SERVER_ROOT")]
+    pub server_root: Option<PathBuf>,
+    /// Path of the config file; overrides the lookup in the server root.
+    #[arg(long, env = "PUBLISHER_CONFIG_PATH")]
+    pub config: Option<PathBuf>,
+    /// Folder of sample packages served as project `home` when there is no
+    /// config file [default: malloy-samples in the repository or the
+    /// working directory].
+    #[arg(long, env = "MALLOY_SAMPLES_DIR")]
+    pub samples: Option<PathBuf>,
+    /// The compiler component (.wasm), built by scripts/setup.sh.
+    #[arg(long = "compiler_wasm", env = "MALLOY_COMPILER_WASM")]
+    pub compiler_wasm: Option<PathBuf>,
+    /// Row limit for queries that set none.
+    #[arg(long = "default_row_limit", env = "PUBLISHER_DEFAULT_QUERY_ROW_LIMIT", default_value_t = 1000)]
+    pub default_row_limit: u64,
+}
+
+impl Options {
+    /// The addresses to listen on.
+    pub fn listen_addresses(&self) -> Vec<SocketAddr> {
+        match self.host {
+            Some(host) => vec![SocketAddr::new(host, self.port)],
+            None => vec![
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), self.port),
+                SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), self.port),
+            ],
+        }
+    }
+}
+
+/// The projects to serve. The file's `frozenConfig` is not read: this
+/// server has no routes that change projects or packages, so it always
+/// reports a frozen configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    pub projects: Vec<ProjectConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectConfig {
+    pub name: String,
+    /// The project's README.md text, or empty.
+    pub readme: String,
+    /// Connections exactly as configured; listed, not used.
+    pub connections: Vec<Json>,
+    pub packages: Vec<PackageConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackageConfig {
+    pub name: String,
+    /// The package folder, absolute.
+    pub location: PackageLocation,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PackageLocation {
+    Local(PathBuf),
+    /// A location this server cannot fetch, such as a GitHub or cloud
+    /// storage URL; the package fails to load with an explanation.
+    Unsupported(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
+    #[error("{path} is not a valid Publisher config: {error}")]
+    Invalid {
+        path: PathBuf,
+        error: serde_json::Error,
+    },
+    #[error("{0}")]
+    Samples(String),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConfigFile {
+    /// The 2026 key; `projects` is the older name of the same list.
+    #[serde(default)]
+    environments: Option<Vec<ProjectEntry>>,
+    #[serde(default)]
+    projects: Option<Vec<ProjectEntry>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProjectEntry {
+    name: String,
+    #[serde(default)]
+    packages: Vec<PackageEntry>,
+    #[serde(default)]
+    connections: Vec<Json>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PackageEntry {
+    name: String,
+    location: String,
+}
+
+/// Finds and reads the config file, or falls back to the samples folder
+/// when there is none.
+pub fn load(options: &Options) -> Result<ServerConfig, ConfigError> {
+    let explicit = options.config.clone();
+    let root = match &options.server_root {
+        Some(root) => root.clone(),
+        None => std::env::current_dir().map_err(|error| ConfigError::Read {
+            path: PathBuf::from("."),
+            error,
+        })?,
+    };
+    let path = explicit.unwrap_or_else(|| root.join(CONFIG_FILE_NAME));
+    if path.is_file() || options.config.is_some() {
+        return read_config_file(&path);
+    }
+    let samples = samples_folder(options)?;
+    samples_config(&samples)
+}
+
+/// Reads a config file. Relative package locations resolve against the
+/// file's folder.
+pub fn read_config_file(path: &Path) -> Result<ServerConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let file: ConfigFile = serde_json::from_str(&text).map_err(|error| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    let base = absolute(path.parent().unwrap_or(Path::new(".")));
+    let entries = file.environments.or(file.projects).unwrap_or_default();
+    let projects = entries
+        .into_iter()
+        .map(|project| ProjectConfig {
+            name: project.name,
+            readme: String::new(),
+            connections: project.connections,
+            packages: project
+                .packages
+                .into_iter()
+                .map(|package| PackageConfig {
+                    name: package.name,
+                    location: resolve_location(&base, &package.location),
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(ServerConfig { projects })
+}
+
+fn resolve_location(base: &Path, location: &str) -> PackageLocation {
+    let remote = ["https://", "http://", "git@", "gs://", "s3://"];
+    if remote.iter().any(|prefix| location.starts_with(prefix)) {
+        return PackageLocation::Unsupported(location.to_string());
+    }
+    let path = match location.strip_prefix("~/") {
+        Some(rest) => std::env::var_os("HOME")
+            .map(|home| PathBuf::from(home).join(rest))
+            .unwrap_or_else(|| base.join(location)),
+        None => base.join(location),
+    };
+    PackageLocation::Local(absolute(&path))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    path.canonicalize()
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Finds the samples folder: the option, or `malloy-samples` in the
+/// repository that contains the binary, or in the working directory.
+fn samples_folder(options: &Options) -> Result<PathBuf, ConfigError> {
+    if let Some(folder) = &options.samples {
+        return if folder.is_dir() {
+            Ok(absolute(folder))
+        } else {
+            Err(ConfigError::Samples(format!(
+                "the samples folder {} does not exist",
+                folder.display()
+            )))
+        };
+    }
+    let mut candidates = Vec::new();
+    if let Ok(executable) = std::env::current_exe() {
+        // The binary is <repository>/target/<profile>/malloy-publisher.
+        if let Some(repository) = executable.ancestors().nth(3) {
+            candidates.push(repository.join("malloy-samples"));
+        }
+    }
+    if let Ok(cwd) = std::env::current_dir() {
+        candidates.push(cwd.join("malloy-samples"));
+    }
+    candidates
+        .into_iter()
+        .find(|candidate| candidate.is_dir())
+        .map(|folder| absolute(&folder))
+        .ok_or_else(|| {
+            ConfigError::Samples(format!(
+                "no {CONFIG_FILE_NAME} and no malloy-samples folder found; pass --config, \
+                 --server_root or --samples"
+            ))
+        })
+}
+
+/// Serves every subfolder of `folder` that has a `publisher.json` as a
+/// package of project `home`.
+pub fn samples_config(folder: &Path) -> Result<ServerConfig, ConfigError> {
+    let entries = std::fs::read_dir(folder).map_err(|error| ConfigError::Read {
+        path: folder.to_path_buf(),
+        error,
+    })?;
+    let mut packages: Vec<PackageConfig> = entries
+        .flatten()
+        .filter(|entry| entry.path().join("publisher.json").is_file())
+        .filter_map(|entry| {
+            let name = entry.file_name().to_str()?.to_string();
+            Some(PackageConfig {
+                name,
+                location: PackageLocation::Local(absolute(&entry.path())),
+            })
+        })
+        .collect();
+    packages.sort_by(|a, b| a.name.cmp(&b.name));
+    let readme = std::fs::read_to_string(folder.join("README.md")).unwrap_or_default();
+    Ok(ServerConfig {
+        projects: vec![ProjectConfig {
+            name: DEFAULT_PROJECT.to_string(),
+            readme,
+            connections: Vec::new(),
+            packages,
+        }],
+    })
+}

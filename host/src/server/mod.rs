@@ -1,0 +1,142 @@
+//! The HTTP API: the Publisher's `/api/v0` routes over the catalog.
+//!
+//! Every project route exists twice, under `/api/v0/projects/...` (the
+//! 2025 API) and `/api/v0/environments/...` (the 2026 name), with the same
+//! payloads.
+
+mod error;
+mod models;
+mod projects;
+mod query;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, Method};
+use axum::routing::get;
+use axum::{Extension, Router};
+use tower_http::cors::{AllowHeaders, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::catalog::Catalog;
+pub use error::AppError;
+
+/// Largest request body accepted, in bytes.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The origin of the Publisher's web console in development, the only
+/// origin the reference server allows.
+const CONSOLE_ORIGIN: &str = "http://localhost:5173";
+
+/// State shared by every request.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub catalog: Arc<Catalog>,
+    /// Row limit for queries that set none.
+    pub default_row_limit: u64,
+}
+
+/// Which URL family a request came through; it names the `resource` paths
+/// in replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Projects,
+    Environments,
+}
+
+impl Family {
+    pub fn segment(self) -> &'static str {
+        match self {
+            Family::Projects => "projects",
+            Family::Environments => "environments",
+        }
+    }
+}
+
+/// Builds the router with every route, CORS and request tracing.
+pub fn app(state: AppState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(HeaderValue::from_static(CONSOLE_ORIGIN))
+        .allow_credentials(true)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::PUT,
+            Method::PATCH,
+            Method::POST,
+            Method::DELETE,
+        ])
+        .allow_headers(AllowHeaders::mirror_request())
+        .max_age(Duration::from_secs(600));
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
+        let route = request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str)
+            .unwrap_or("");
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            path = %request.uri().path(),
+            route,
+        )
+    });
+
+    Router::new()
+        .route("/api/v0/status", get(projects::status))
+        .merge(family_routes(Family::Projects))
+        .merge(family_routes(Family::Environments))
+        .fallback(unknown_route)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(trace)
+        .layer(cors)
+        .with_state(state)
+}
+
+fn family_routes(family: Family) -> Router<AppState> {
+    let base = format!("/api/v0/{}", family.segment());
+    let package = format!("{base}/{{project}}/packages/{{package}}");
+    Router::new()
+        .route(&base, get(projects::list_projects))
+        .route(&format!("{base}/{{project}}"), get(projects::get_project))
+        .route(
+            &format!("{base}/{{project}}/connections"),
+            get(projects::list_connections),
+        )
+        .route(
+            &format!("{base}/{{project}}/packages"),
+            get(projects::list_packages),
+        )
+        .route(&package, get(projects::get_package))
+        .route(&format!("{package}/models"), get(models::list_models))
+        .route(
+            &format!("{package}/models/{{*path}}"),
+            get(models::get_model).post(query::post_query),
+        )
+        .route(&format!("{package}/notebooks"), get(models::list_notebooks))
+        .route(
+            &format!("{package}/queryResults/{{*path}}"),
+            get(query::query_results),
+        )
+        .layer(Extension(family))
+}
+
+async fn unknown_route(request: Request) -> AppError {
+    AppError::not_found(format!(
+        "Unknown API endpoint: {} {}.",
+        request.method(),
+        request.uri().path()
+    ))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
