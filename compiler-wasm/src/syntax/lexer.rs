@@ -115,6 +115,15 @@ impl<'a> Lexer<'a> {
         self.bytes.get(self.pos + offset).copied()
     }
 
+    /// The UTF-8 length of the character at byte `offset`, or 1 past the
+    /// end of the text.
+    fn char_len_at(&self, offset: usize) -> usize {
+        self.text
+            .get(offset..)
+            .and_then(|rest| rest.chars().next())
+            .map_or(1, char::len_utf8)
+    }
+
     fn peek_char(&self) -> Option<char> {
         self.text[self.pos..].chars().next()
     }
@@ -141,7 +150,9 @@ impl<'a> Lexer<'a> {
         while let Some(c) = self.peek_char() {
             let start = self.pos;
             match c {
-                ' ' | '\t' | '\r' | '\n' | '\u{000B}' | '\u{000C}' => self.pos += 1,
+                ' ' | '\t' | '\r' | '\n' | '\u{000B}' | '\u{000C}' | '\u{00A0}' => {
+                    self.pos += c.len_utf8()
+                }
                 '/' if self.peek_byte(1) == Some(b'/') => self.skip_to_line_end(),
                 '-' if self.peek_byte(1) == Some(b'-') => self.skip_to_line_end(),
                 '/' if self.peek_byte(1) == Some(b'*') => self.block_comment(),
@@ -159,8 +170,9 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                     self.regex(start);
                 }
-                'f' | 'F' if matches!(self.peek_byte(1), Some(b'\'' | b'"' | b'`')) => {
-                    self.filter();
+                'f' | 'F' if self.quote_after_prefix().is_some() => self.filter(),
+                's' | 'S' if matches!(self.quote_after_prefix(), Some(b'\'' | b'"')) => {
+                    self.raw_string()
                 }
                 c if is_ident_start(c) => {
                     self.pos += c.len_utf8();
@@ -202,35 +214,31 @@ impl<'a> Lexer<'a> {
     }
 
     /// `#` or `##` to the end of the line (the newline is part of the
-    /// token), or a `#|` ... `|#` block.
+    /// token), or a `#|` ... `|#` (`##|` ... `|##`) block. A block ends at
+    /// the first later line that starts with its closer after indentation,
+    /// and runs to the end of the text when no such line exists.
     fn annotation(&mut self) {
         let start = self.pos;
         let doc = self.peek_byte(1) == Some(b'#');
         let marker_end = if doc { start + 2 } else { start + 1 };
-        if self.bytes.get(marker_end) == Some(&b'|') {
-            if let Some(offset) = self.text[marker_end + 1..].find("|#") {
-                self.pos = marker_end + 1 + offset + 2;
-                // The rest of the closing line belongs to the block.
-                if self.peek_byte(0) == Some(b'\n') {
-                    self.pos += 1;
-                } else if self.peek_byte(0) == Some(b'\r') && self.peek_byte(1) == Some(b'\n') {
-                    self.pos += 2;
-                }
-                let kind = if doc {
-                    TokenKind::DocAnnotation
-                } else {
-                    TokenKind::Annotation
-                };
-                self.push(kind, start);
-                return;
-            }
-        }
-        self.skip_to_line_end();
         let kind = if doc {
             TokenKind::DocAnnotation
         } else {
             TokenKind::Annotation
         };
+        self.skip_to_line_end();
+        if self.bytes.get(marker_end) == Some(&b'|') {
+            let closer = if doc { "|##" } else { "|#" };
+            while self.pos < self.bytes.len() {
+                let line = self.text[self.pos..].trim_start_matches([' ', '\t']);
+                let closes =
+                    line.starts_with(closer) && !(closer == "|#" && line.starts_with("|##"));
+                self.skip_to_line_end();
+                if closes {
+                    break;
+                }
+            }
+        }
         self.push(kind, start);
     }
 
@@ -315,7 +323,7 @@ impl<'a> Lexer<'a> {
         let mut offset = body_start;
         while offset < self.bytes.len() {
             match self.bytes[offset] {
-                b'\\' => offset += 2,
+                b'\\' => offset += 1 + self.char_len_at(offset + 1),
                 b'\'' => {
                     let content = self.text[body_start..offset].to_string();
                     self.pos = offset + 1;
@@ -323,32 +331,86 @@ impl<'a> Lexer<'a> {
                     return;
                 }
                 b'\n' => break,
-                _ => offset += 1,
+                _ => offset += self.char_len_at(offset),
             }
         }
         self.unexpected_char(start + 1);
     }
 
+    /// The quote after a one-letter prefix (`f`, `s`) and optional
+    /// spaces, when the prefix letter is a whole word.
+    fn quote_after_prefix(&self) -> Option<u8> {
+        let rest = &self.bytes[self.pos + 1..];
+        let spaces = rest
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        match rest.get(spaces) {
+            Some(quote @ (b'\'' | b'"' | b'`')) => Some(*quote),
+            _ => None,
+        }
+    }
+
+    /// Reads a body that keeps backslash escapes as written, from `from`
+    /// to `terminator`. A single-character terminator must come before the
+    /// end of the line. Returns the body's end offset.
+    fn raw_body_end(&self, from: usize, terminator: &str) -> Option<usize> {
+        let mut offset = from;
+        while offset < self.bytes.len() {
+            if self.text[offset..].starts_with(terminator) {
+                return Some(offset);
+            }
+            match self.bytes[offset] {
+                b'\\' => offset += 1 + self.char_len_at(offset + 1),
+                b'\n' if terminator.len() == 1 => return None,
+                _ => offset += self.char_len_at(offset),
+            }
+        }
+        None
+    }
+
+    /// `f'...'`, `f"..."`, `` f`...` `` or their tripled forms, with
+    /// optional spaces after the `f`.
     fn filter(&mut self) {
         let start = self.pos;
-        let quote = self.bytes[start + 1];
-        let quote_char = quote as char;
-        let triple: String = std::iter::repeat_n(quote_char, 3).collect();
-        let (body_start, terminator) = if self.text[start + 1..].starts_with(&triple) {
-            (start + 4, triple)
-        } else {
-            (start + 2, quote_char.to_string())
+        let Some(quote) = self.quote_after_prefix() else {
+            self.unexpected_char(start);
+            return;
         };
-        match self.text[body_start..].find(terminator.as_str()) {
-            Some(offset)
-                if terminator.len() == 3
-                    || !self.text[body_start..body_start + offset].contains('\n') =>
-            {
-                let content = self.text[body_start..body_start + offset].to_string();
-                self.pos = body_start + offset + terminator.len();
+        let quote_at = start + 1 + self.text[start + 1..].find(quote as char).unwrap_or(0);
+        let triple: String = std::iter::repeat_n(quote as char, 3).collect();
+        let terminator = if self.text[quote_at..].starts_with(&triple) {
+            triple
+        } else {
+            (quote as char).to_string()
+        };
+        let body_start = quote_at + terminator.len();
+        match self.raw_body_end(body_start, &terminator) {
+            Some(body_end) => {
+                let content = self.text[body_start..body_end].to_string();
+                self.pos = body_end + terminator.len();
                 self.push(TokenKind::Filter(content), start);
             }
-            _ => self.unexpected_char(start + 1),
+            None => self.unexpected_char(quote_at),
+        }
+    }
+
+    /// `s'...'` or `s"..."`: a string whose backslashes are kept as written.
+    fn raw_string(&mut self) {
+        let start = self.pos;
+        let Some(quote) = self.quote_after_prefix() else {
+            self.unexpected_char(start);
+            return;
+        };
+        let quote_at = start + 1 + self.text[start + 1..].find(quote as char).unwrap_or(0);
+        let terminator = (quote as char).to_string();
+        match self.raw_body_end(quote_at + 1, &terminator) {
+            Some(body_end) => {
+                let content = self.text[quote_at + 1..body_end].to_string();
+                self.pos = body_end + 1;
+                self.push(TokenKind::String(content), start);
+            }
+            None => self.unexpected_char(quote_at),
         }
     }
 
@@ -373,6 +435,18 @@ impl<'a> Lexer<'a> {
                 self.pos += 1 + sign;
                 self.digits();
             }
+        }
+        // Malloy rejects a number run into a word, such as `3days`.
+        if self.peek_char().is_some_and(is_ident_start) {
+            while self.peek_char().is_some_and(is_ident_continue) {
+                self.pos += self.peek_char().map_or(1, char::len_utf8);
+            }
+            self.diagnostics.push(Diagnostic::error(
+                SYNTAX_ERROR,
+                format!("unexpected '{}'", &self.text[start..self.pos]),
+                Span::new(start, self.pos),
+            ));
+            return;
         }
         self.push(TokenKind::Number, start);
     }
@@ -552,6 +626,36 @@ mod tests {
         assert_eq!(diagnostics[0].message, "unexpected '''");
         assert_eq!(diagnostics[0].span, Span::new(4, 5));
         assert_eq!(tokens.len(), 5);
+    }
+
+    #[test]
+    fn filters_and_raw_strings_keep_backslashes() {
+        assert_eq!(
+            kinds(r#"f'a\'b' f "x" f`y` f'''m''' s'\d'"#),
+            vec![
+                TokenKind::Filter(r"a\'b".into()),
+                TokenKind::Filter("x".into()),
+                TokenKind::Filter("y".into()),
+                TokenKind::Filter("m".into()),
+                TokenKind::String(r"\d".into()),
+                TokenKind::Eof
+            ]
+        );
+    }
+
+    #[test]
+    fn number_run_into_word_is_rejected() {
+        let (tokens, diagnostics) = tokenize("3days");
+        assert_eq!(diagnostics[0].message, "unexpected '3days'");
+        assert_eq!(tokens.len(), 1);
+    }
+
+    #[test]
+    fn doc_annotation_block_needs_its_closer() {
+        let (tokens, _) = tokenize("##| a\n|#\n|##\nx");
+        assert_eq!(tokens[0].kind, TokenKind::DocAnnotation);
+        assert_eq!(tokens[0].span, Span::new(0, 13));
+        assert_eq!(tokens[1].kind, TokenKind::Word);
     }
 
     #[test]

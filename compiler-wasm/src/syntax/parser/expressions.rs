@@ -53,6 +53,21 @@ fn compare_op(kind: &TokenKind) -> Option<ast::BinaryOp> {
     })
 }
 
+/// Whether `word` names a Malloy type that `::` can cast to.
+fn is_type_name(word: &str) -> bool {
+    [
+        "string",
+        "number",
+        "boolean",
+        "date",
+        "timestamp",
+        "timestamptz",
+        "json",
+    ]
+    .iter()
+    .any(|name| word.eq_ignore_ascii_case(name))
+}
+
 fn boxed(expr: ast::Expr) -> Box<ast::Expr> {
     Box::new(expr)
 }
@@ -61,6 +76,25 @@ impl<'a> Parser<'a> {
     /// A full expression.
     pub(super) fn expr(&mut self) -> ast::Expr {
         self.expr_bp(0, false)
+    }
+
+    /// The expression after `name is`. A type name written there is reported
+    /// with the reference's message.
+    pub(super) fn definition_expr(&mut self) -> ast::Expr {
+        let word = self.text_at(0).to_ascii_lowercase();
+        let is_type = self.at(&TokenKind::Word)
+            && ["string", "number", "boolean", "date", "timestamp"].contains(&word.as_str())
+            && !matches!(self.kind_at(1), TokenKind::LParen | TokenKind::Dot);
+        if is_type {
+            let message = format!(
+                "Unexpected type '{}' in dimension definition. Expected an expression or field reference.",
+                self.text_at(0)
+            );
+            let span = self.bump().span;
+            self.error(message, span);
+            return Self::error_expr(span);
+        }
+        self.expr()
     }
 
     /// An expression that may be a partial comparison (`> 5`, `'a' | 'b'`).
@@ -114,13 +148,11 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Parses the right operand of the operator just consumed at
-    /// `operator`, reporting the operator when nothing can follow it.
-    fn operand(&mut self, operator: Span, min_bp: u8, partial: bool) -> ast::Expr {
+    /// Parses the right operand of the operator just consumed, reporting the
+    /// current token when it cannot start one.
+    fn operand(&mut self, min_bp: u8, partial: bool) -> ast::Expr {
         if !self.at_expr_start(partial) {
-            let text = &self.text[operator.start as usize..operator.end as usize];
-            let message = format!("unexpected '{text}'");
-            self.error(message, operator);
+            self.error_unexpected();
             return Self::error_expr(self.span());
         }
         self.expr_bp(min_bp, partial)
@@ -129,7 +161,6 @@ impl<'a> Parser<'a> {
     fn infix_loop(&mut self, mut left: ast::Expr, min_bp: u8) -> ast::Expr {
         loop {
             let kind = self.kind().clone();
-            let op_span = self.span();
             // Binary operators: (left binding power, right binding power).
             let binary = match &kind {
                 TokenKind::DoubleQuestion => Some((ast::BinaryOp::Coalesce, COALESCE)),
@@ -147,7 +178,7 @@ impl<'a> Parser<'a> {
                     return left;
                 }
                 self.bump();
-                let right = self.operand(op_span, bp + 1, false);
+                let right = self.operand(bp + 1, false);
                 left = ast::Expr {
                     span: left.span.to(right.span),
                     kind: ast::ExprKind::Binary {
@@ -161,7 +192,7 @@ impl<'a> Parser<'a> {
             match kind {
                 TokenKind::Question if APPLY >= min_bp => {
                     self.bump();
-                    let condition = self.operand(op_span, APPLY + 1, true);
+                    let condition = self.operand(APPLY + 1, true);
                     left = ast::Expr {
                         span: left.span.to(condition.span),
                         kind: ast::ExprKind::Apply {
@@ -180,7 +211,7 @@ impl<'a> Parser<'a> {
                         return left;
                     }
                     self.bump();
-                    let right = self.operand(op_span, bp + 1, true);
+                    let right = self.operand(bp + 1, true);
                     left = ast::Expr {
                         span: left.span.to(right.span),
                         kind: ast::ExprKind::Alternation {
@@ -230,7 +261,7 @@ impl<'a> Parser<'a> {
                 }
                 TokenKind::Word if self.at_word("to") && RANGE >= min_bp => {
                     self.bump();
-                    let to = self.operand(op_span, RANGE + 1, false);
+                    let to = self.operand(RANGE + 1, false);
                     left = ast::Expr {
                         span: left.span.to(to.span),
                         kind: ast::ExprKind::Range {
@@ -241,7 +272,7 @@ impl<'a> Parser<'a> {
                 }
                 TokenKind::Word if self.at_word("for") && FOR >= min_bp => {
                     self.bump();
-                    let duration = self.operand(op_span, FOR + 1, false);
+                    let duration = self.operand(FOR + 1, false);
                     let span = left.span.to(duration.span);
                     left = match duration.kind {
                         ast::ExprKind::Duration { amount, unit } => ast::Expr {
@@ -284,7 +315,7 @@ impl<'a> Parser<'a> {
                             span: token.span,
                         })
                     }
-                    TokenKind::Word => {
+                    TokenKind::Word if is_type_name(self.text_at(0)) => {
                         let ident = self.ident().expect("a word is an identifier");
                         ast::CastType::Malloy(ident)
                     }
@@ -362,7 +393,7 @@ impl<'a> Parser<'a> {
         if let Some(op) = compare_op(&kind) {
             if partial {
                 self.bump();
-                let right = self.operand(start, PARTIAL_OPERAND, false);
+                let right = self.operand(PARTIAL_OPERAND, false);
                 return ast::Expr {
                     span: start.to(right.span),
                     kind: ast::ExprKind::Partial {
@@ -392,7 +423,7 @@ impl<'a> Parser<'a> {
         match self.kind() {
             TokenKind::Minus => {
                 self.bump();
-                let operand = self.operand(start, NEGATE_OPERAND, false);
+                let operand = self.operand(NEGATE_OPERAND, false);
                 ast::Expr {
                     span: start.to(operand.span),
                     kind: ast::ExprKind::Negate(boxed(operand)),
@@ -453,7 +484,7 @@ impl<'a> Parser<'a> {
         match word.as_str() {
             "not" => {
                 self.bump();
-                let operand = self.operand(start, NOT_OPERAND, partial);
+                let operand = self.operand(NOT_OPERAND, partial);
                 ast::Expr {
                     span: start.to(operand.span),
                     kind: ast::ExprKind::Not(boxed(operand)),
@@ -639,7 +670,8 @@ impl<'a> Parser<'a> {
             } else {
                 self.expr()
             };
-            if !self.expect_word("when") {
+            if !self.eat_word("when") {
+                self.error_unexpected();
                 branches.push(ast::PickBranch {
                     span: branch_start.to(value.span),
                     when: Self::error_expr(self.span()),
@@ -691,7 +723,19 @@ impl<'a> Parser<'a> {
         } else {
             None
         };
-        self.expect_word("end");
+        if !self.eat_word("end") {
+            let expected = if otherwise.is_some() {
+                "'end'"
+            } else {
+                "'else', 'end' or 'when'"
+            };
+            let message = format!(
+                "unexpected {}, expected {expected}",
+                self.describe_current()
+            );
+            let span = self.span();
+            self.error(message, span);
+        }
         ast::Expr {
             span: start.to(self.prev_span()),
             kind: ast::ExprKind::Case {

@@ -13,14 +13,16 @@
 //! - `sources`: source expressions and `extend { ... }` bodies
 //! - `queries`: views, query stages and their clauses
 //! - `expressions`: field expressions
+//! - `recovery`: error messages and resynchronization after an error
 
 mod expressions;
 mod queries;
+mod recovery;
 mod sources;
 mod statements;
 
 use super::ast;
-use super::lexer::{tokenize, Token, TokenKind, SYNTAX_ERROR};
+use super::lexer::{tokenize, Token, TokenKind};
 use crate::diagnostics::{Diagnostic, Span};
 
 /// Parses a model file or the text of a query request.
@@ -30,11 +32,13 @@ use crate::diagnostics::{Diagnostic, Span};
 /// dropped or kept as [`ast::ExprKind::Error`].
 pub fn parse(text: &str) -> (ast::Document, Vec<Diagnostic>) {
     let (tokens, lex_diagnostics) = tokenize(text);
+    let lexer_errors = lex_diagnostics.iter().map(|d| d.span).collect();
     let mut parser = Parser {
         text,
         tokens,
         pos: 0,
         diagnostics: lex_diagnostics,
+        lexer_errors,
         depth: 0,
         last_error_token: None,
     };
@@ -88,6 +92,8 @@ pub(crate) struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     diagnostics: Vec<Diagnostic>,
+    /// Where the lexer rejected characters, in text order.
+    lexer_errors: Vec<Span>,
     depth: usize,
     /// The token the last error was reported at; a second error there is
     /// a consequence of the first and is not reported.
@@ -154,6 +160,11 @@ impl<'a> Parser<'a> {
 
     fn token_text(&self, token: &Token) -> &'a str {
         &self.text[token.span.start as usize..token.span.end as usize]
+    }
+
+    /// The source text of `span`.
+    fn text_of(&self, span: Span) -> &'a str {
+        &self.text[span.start as usize..span.end as usize]
     }
 
     /// The text of the token `n` ahead, as written.
@@ -289,6 +300,17 @@ impl<'a> Parser<'a> {
             self.bump();
             steps.push(self.ident()?);
         }
+        let dangling_dot = self.at(&TokenKind::Dot)
+            && !matches!(
+                self.kind_at(1),
+                TokenKind::Star | TokenKind::StarStar | TokenKind::Number
+            );
+        if dangling_dot {
+            self.bump();
+            let message = format!("something is missing before {}", self.describe_current());
+            let span = self.span();
+            self.error(message, span);
+        }
         let span = steps[0].span.to(steps[steps.len() - 1].span);
         Some(ast::Path { steps, span })
     }
@@ -306,103 +328,6 @@ impl<'a> Parser<'a> {
                 self.error_unexpected();
                 None
             }
-        }
-    }
-
-    // ---- diagnostics and recovery ----
-
-    fn error(&mut self, message: impl Into<String>, span: Span) {
-        if self.last_error_token == Some(self.pos) {
-            return;
-        }
-        self.last_error_token = Some(self.pos);
-        self.diagnostics
-            .push(Diagnostic::error(SYNTAX_ERROR, message, span));
-    }
-
-    /// Describes the current token as the reference does: its text in
-    /// quotes, or `'<EOF>'`.
-    fn describe_current(&self) -> String {
-        if self.at_eof() {
-            "'<EOF>'".to_string()
-        } else {
-            format!("'{}'", self.text_at(0))
-        }
-    }
-
-    /// Reports the current token as unexpected.
-    fn error_unexpected(&mut self) {
-        let message = format!("unexpected {}", self.describe_current());
-        let span = self.span();
-        self.error(message, span);
-    }
-
-    /// Consumes `kind`, or reports `Missing '<text>' at '<current>'`.
-    fn expect(&mut self, kind: &TokenKind, text: &str) -> bool {
-        if self.eat(kind) {
-            return true;
-        }
-        let message = format!("Missing '{text}' at {}", self.describe_current());
-        let span = self.span();
-        self.error(message, span);
-        false
-    }
-
-    fn expect_word(&mut self, word: &str) -> bool {
-        if self.eat_word(word) {
-            return true;
-        }
-        let message = format!("Missing '{word}' at {}", self.describe_current());
-        let span = self.span();
-        self.error(message, span);
-        false
-    }
-
-    /// Skips one token, or a whole bracketed group when it opens one.
-    fn skip_token_or_group(&mut self) {
-        let close = match self.kind() {
-            TokenKind::LBrace => TokenKind::RBrace,
-            TokenKind::LParen => TokenKind::RParen,
-            TokenKind::LBracket => TokenKind::RBracket,
-            _ => {
-                self.bump();
-                return;
-            }
-        };
-        self.bump();
-        while !self.at_eof() && !self.at(&close) {
-            if self.at_statement_start(0) {
-                return;
-            }
-            self.skip_token_or_group();
-        }
-        self.eat(&close);
-    }
-
-    /// Skips tokens until a statement keyword or the end of the text.
-    fn recover_to_statement(&mut self) {
-        while !self.at_eof() && !self.at_statement_start(0) {
-            if self.at(&TokenKind::RBrace) {
-                self.bump();
-                continue;
-            }
-            self.skip_token_or_group();
-        }
-    }
-
-    /// Skips tokens until a clause or statement keyword, an annotation or
-    /// the `}` that closes the current block.
-    fn recover_in_block(&mut self) {
-        while !self.at_eof()
-            && !self.at(&TokenKind::RBrace)
-            && !self.at_clause_start(0)
-            && !self.at_statement_start(0)
-            && !matches!(
-                self.kind(),
-                TokenKind::Annotation | TokenKind::DocAnnotation
-            )
-        {
-            self.skip_token_or_group();
         }
     }
 

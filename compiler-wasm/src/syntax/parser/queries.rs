@@ -1,6 +1,7 @@
 //! Views and query stages: `{ group_by: ... }`, named views, refinements
 //! with `+`, pipelines with `->`, and the clauses of a stage.
 
+use super::recovery::Block;
 use super::{ast, Parser};
 use crate::syntax::lexer::TokenKind;
 
@@ -118,8 +119,11 @@ impl<'a> Parser<'a> {
         if matches!(self.kind(), TokenKind::RBrace | TokenKind::Eof) {
             return None;
         }
-        let Some(keyword) = self.clause_keyword_at(0) else {
-            self.error_clause_expected();
+        let Some(keyword) = self
+            .clause_keyword_at(0)
+            .filter(|_| self.at_clause_start(0))
+        else {
+            self.error_statement_expected(Block::Query);
             return None;
         };
         let keyword_span = self.span();
@@ -127,10 +131,10 @@ impl<'a> Parser<'a> {
         self.bump();
         use ast::QueryStatementKind as Kind;
         let kind = match keyword.as_str() {
-            "group_by" => Kind::GroupBy(self.query_fields()),
-            "aggregate" => Kind::Aggregate(self.query_fields()),
-            "select" | "project" => Kind::Select(self.query_fields()),
-            "calculate" => Kind::Calculate(self.query_fields()),
+            "group_by" => Kind::GroupBy(self.query_fields("group_by")),
+            "aggregate" => Kind::Aggregate(self.query_fields("aggregate")),
+            "select" | "project" => Kind::Select(self.query_fields("select")),
+            "calculate" => Kind::Calculate(self.query_fields("calculate")),
             "nest" => Kind::Nest(self.nest_items()),
             "where" => Kind::Where(self.filter_list()),
             "having" => Kind::Having(self.filter_list()),
@@ -213,7 +217,7 @@ impl<'a> Parser<'a> {
                     span: token.span,
                 });
             }
-            self.error(format!("expected a whole number, not '{text}'"), token.span);
+            self.error(format!("missing a number before '{text}'"), token.span);
             return None;
         }
         let message = format!("missing a number before {}", self.describe_current());
@@ -260,22 +264,23 @@ impl<'a> Parser<'a> {
     }
 
     /// Items of `group_by:`, `aggregate:`, `select:` and `calculate:`.
-    fn query_fields(&mut self) -> Vec<ast::QueryField> {
+    fn query_fields(&mut self, clause: &str) -> Vec<ast::QueryField> {
+        let list_start = self.pos;
         let fields = self.list(
             |p| {
                 let n = p.annotations_ahead(0);
-                (p.is_name_at(n) && p.clause_keyword_at(n).is_none())
+                (p.is_name_at(n) && p.clause_keyword_at(n).is_none() && !p.is_word_at(n, "as"))
                     || matches!(p.kind_at(n), TokenKind::Star | TokenKind::StarStar)
             },
-            |p| p.query_field(),
+            |p| p.query_field(clause),
         );
-        if fields.is_empty() {
+        if fields.is_empty() && self.pos == list_start {
             self.error_unexpected();
         }
         fields
     }
 
-    fn query_field(&mut self) -> Option<ast::QueryField> {
+    fn query_field(&mut self, clause: &str) -> Option<ast::QueryField> {
         let start = self.span();
         let annotations = self.annotations();
         let kind = if matches!(self.kind(), TokenKind::Star | TokenKind::StarStar) {
@@ -283,7 +288,7 @@ impl<'a> Parser<'a> {
         } else if self.is_name_at(0) && self.is_word_at(1, "is") {
             let name = self.ident()?;
             self.bump();
-            let expr = self.expr();
+            let expr = self.definition_expr();
             ast::QueryFieldKind::Definition { name, expr }
         } else {
             let path = self.path()?;
@@ -293,8 +298,24 @@ impl<'a> Parser<'a> {
                 self.bump();
                 self.wildcard(Some(path))
             } else if self.at(&TokenKind::LParen) || self.at(&TokenKind::Bang) {
-                // `path.sum()` written without a name, or an unnamed call.
+                // Only `path.aggregate()` may be written without a name.
                 let expr = self.expr_continuing_path(path);
+                if let Some(argument) = aggregate_argument(&expr) {
+                    let message =
+                        format!("unexpected '{}', expected ')'", self.text_of(argument.span));
+                    self.error(message, argument.span);
+                    return None;
+                }
+                if !is_reference_aggregate(&expr) {
+                    let message = if clause == "aggregate" {
+                        "'aggregate:' entries must include a name (ex: `some_name is count()`)"
+                            .to_string()
+                    } else {
+                        format!("'{clause}:' entries must include a name (ex: `some_name is expression`)")
+                    };
+                    self.error(message, expr.span);
+                    return None;
+                }
                 ast::QueryFieldKind::Expression(expr)
             } else {
                 ast::QueryFieldKind::Reference(path)
@@ -335,6 +356,7 @@ impl<'a> Parser<'a> {
     }
 
     fn index_statement(&mut self) -> ast::QueryStatementKind {
+        let list_start = self.pos;
         let fields = self.list(
             |p| {
                 (p.is_name_at(0) && p.clause_keyword_at(0).is_none() && !p.at_word("by"))
@@ -362,7 +384,7 @@ impl<'a> Parser<'a> {
                 })
             },
         );
-        if fields.is_empty() {
+        if fields.is_empty() && self.pos == list_start {
             self.error_unexpected();
         }
         let by = if self.eat_word("by") {
@@ -374,6 +396,7 @@ impl<'a> Parser<'a> {
     }
 
     fn nest_items(&mut self) -> Vec<ast::NestItem> {
+        let list_start = self.pos;
         let items = self.list(
             |p| {
                 let n = p.annotations_ahead(0);
@@ -398,13 +421,14 @@ impl<'a> Parser<'a> {
                 })
             },
         );
-        if items.is_empty() {
+        if items.is_empty() && self.pos == list_start {
             self.error_unexpected();
         }
         items
     }
 
     fn order_items(&mut self) -> Vec<ast::OrderItem> {
+        let list_start = self.pos;
         let items = self.list(
             |p| (p.is_name_at(0) && p.clause_keyword_at(0).is_none()) || p.at(&TokenKind::Number),
             |p| {
@@ -439,9 +463,48 @@ impl<'a> Parser<'a> {
                 })
             },
         );
-        if items.is_empty() {
+        if items.is_empty() && self.pos == list_start {
             self.error_unexpected();
         }
         items
     }
+}
+
+/// Whether `expr` is `path.sum()` and the like: an aggregate method with
+/// no arguments called on a path, the only unnamed expression Malloy
+/// accepts in a field list.
+fn is_reference_aggregate(expr: &ast::Expr) -> bool {
+    match &expr.kind {
+        ast::ExprKind::MethodCall {
+            receiver,
+            method,
+            arguments,
+        } => {
+            matches!(receiver.kind, ast::ExprKind::Path(_))
+                && arguments.is_empty()
+                && is_aggregate_name(&method.name)
+        }
+        _ => false,
+    }
+}
+
+/// The first argument of `path.sum(x)`, which Malloy does not accept
+/// without a name.
+fn aggregate_argument(expr: &ast::Expr) -> Option<&ast::Expr> {
+    match &expr.kind {
+        ast::ExprKind::MethodCall {
+            receiver,
+            method,
+            arguments,
+        } if matches!(receiver.kind, ast::ExprKind::Path(_)) && is_aggregate_name(&method.name) => {
+            arguments.first()
+        }
+        _ => None,
+    }
+}
+
+fn is_aggregate_name(name: &str) -> bool {
+    ["sum", "count", "avg", "min", "max"]
+        .iter()
+        .any(|aggregate| name.eq_ignore_ascii_case(aggregate))
 }

@@ -2,6 +2,7 @@
 //! `query -> { ... }` used as a source) and the statements of source
 //! bodies: fields, joins, views, renames and filters.
 
+use super::recovery::Block;
 use super::{ast, Parser};
 use crate::diagnostics::Span;
 use crate::syntax::lexer::TokenKind;
@@ -310,8 +311,11 @@ impl<'a> Parser<'a> {
         if matches!(self.kind(), TokenKind::RBrace | TokenKind::Eof) {
             return None;
         }
-        let Some(keyword) = self.clause_keyword_at(0) else {
-            self.error_clause_expected();
+        let Some(keyword) = self
+            .clause_keyword_at(0)
+            .filter(|_| self.at_clause_start(0))
+        else {
+            self.error_statement_expected(Block::Source);
             return None;
         };
         let keyword_span = self.span();
@@ -346,42 +350,27 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// Reports a token that should have started a clause. A clause word
-    /// missing its colon gets the reference's `Expected ':'` message.
-    pub(super) fn error_clause_expected(&mut self) {
-        let span = self.span();
-        if matches!(self.kind(), TokenKind::Word)
-            && super::CLAUSE_KEYWORDS.contains(&self.text_at(0).to_ascii_lowercase().as_str())
-        {
-            let message = format!("Expected ':' following '{}'", self.text_at(0));
-            self.error(message, span);
-        } else {
-            self.error_unexpected();
-        }
-        self.bump();
-        self.recover_in_block();
-    }
-
     /// Whether an item of a clause's list starts at the current token:
     /// a name (after any annotations) that does not begin another clause.
     pub(super) fn at_list_item(&self) -> bool {
         let n = self.annotations_ahead(0);
-        self.is_name_at(n) && self.clause_keyword_at(n).is_none()
+        self.is_name_at(n) && self.clause_keyword_at(n).is_none() && !self.is_word_at(n, "as")
     }
 
     /// `name is expr` items of `dimension:` and `measure:`.
     pub(super) fn field_definitions(&mut self) -> Vec<ast::FieldDefinition> {
+        let list_start = self.pos;
         let definitions = self.list(
             |p| p.at_list_item(),
             |p| {
                 let start = p.span();
                 let annotations = p.annotations();
                 let name = p.ident()?;
-                if !p.expect_word("is") {
+                if !p.expect_is("dimension: name is expression") {
                     p.recover_in_block();
                     return None;
                 }
-                let expr = p.expr();
+                let expr = p.definition_expr();
                 Some(ast::FieldDefinition {
                     annotations,
                     name,
@@ -390,8 +379,8 @@ impl<'a> Parser<'a> {
                 })
             },
         );
-        if definitions.is_empty() {
-            self.error_unexpected();
+        if definitions.is_empty() && self.pos == list_start {
+            self.error_missing_name();
         }
         definitions
     }
@@ -403,7 +392,7 @@ impl<'a> Parser<'a> {
                 let start = p.span();
                 let annotations = p.annotations();
                 let new_name = p.ident()?;
-                if !p.expect_word("is") {
+                if !p.expect_is("rename: new_name is old_name") {
                     p.recover_in_block();
                     return None;
                 }
@@ -419,9 +408,10 @@ impl<'a> Parser<'a> {
     }
 
     pub(super) fn path_list(&mut self) -> Vec<ast::Path> {
+        let list_start = self.pos;
         let paths = self.list(|p| p.at_list_item(), |p| p.path());
-        if paths.is_empty() {
-            self.error_unexpected();
+        if paths.is_empty() && self.pos == list_start {
+            self.error_missing_name();
         }
         paths
     }
@@ -439,8 +429,9 @@ impl<'a> Parser<'a> {
     }
 
     pub(super) fn joins(&mut self, kind: ast::JoinKind) -> ast::SourceStatementKind {
+        let list_start = self.pos;
         let joins = self.list(|p| p.at_list_item(), |p| p.join());
-        if joins.is_empty() {
+        if joins.is_empty() && self.pos == list_start {
             self.error_unexpected();
         }
         ast::SourceStatementKind::Joins { kind, joins }
@@ -474,13 +465,19 @@ impl<'a> Parser<'a> {
     }
 
     fn view_definitions(&mut self) -> Vec<ast::ViewDefinition> {
+        if self.at(&TokenKind::LBrace) {
+            let span = self.span();
+            self.error("'view:' must be followed by '<identifier> is {'", span);
+            self.skip_token_or_group();
+            return Vec::new();
+        }
         self.list(
             |p| p.at_list_item(),
             |p| {
                 let start = p.span();
                 let mut annotations = p.annotations();
                 let name = p.ident()?;
-                if !p.expect_word("is") {
+                if !p.expect_is("view: name is { group_by: ... }") {
                     p.recover_in_block();
                     return None;
                 }

@@ -1,6 +1,7 @@
 //! Top-level statements: `source:`, `query:`, `run:`, `import` and model
 //! annotations.
 
+use super::recovery::Block;
 use super::{ast, Parser};
 use crate::syntax::lexer::TokenKind;
 
@@ -55,6 +56,14 @@ impl<'a> Parser<'a> {
                 self.bump();
                 self.bump();
                 let definitions = self.source_definitions();
+                if self.at(&TokenKind::LBrace) {
+                    let span = self.span();
+                    self.error(
+                        "Unexpected '{' following source expression. Expected: 'extend', 'include', '+' or '->'",
+                        span,
+                    );
+                    self.skip_token_or_group();
+                }
                 ast::StatementKind::Sources {
                     annotations,
                     definitions,
@@ -86,20 +95,7 @@ impl<'a> Parser<'a> {
                 return None;
             }
             _ => {
-                if matches!(self.kind(), TokenKind::Word)
-                    && matches!(
-                        self.text_at(0).to_ascii_lowercase().as_str(),
-                        "source" | "query" | "run"
-                    )
-                {
-                    let message = format!("Expected ':' following '{}'", self.text_at(0));
-                    let span = self.span();
-                    self.error(message, span);
-                } else {
-                    self.error_unexpected();
-                }
-                self.bump();
-                self.recover_to_statement();
+                self.error_statement_expected(Block::Document);
                 return None;
             }
         };
@@ -164,9 +160,10 @@ impl<'a> Parser<'a> {
     }
 
     fn source_definitions(&mut self) -> Vec<ast::SourceDefinition> {
+        let list_start = self.pos;
         let definitions = self.list(|p| p.at_definition_start(), |p| p.source_definition());
-        if definitions.is_empty() {
-            self.error_unexpected();
+        if definitions.is_empty() && self.pos == list_start {
+            self.error_missing_name();
         }
         definitions
     }
@@ -180,7 +177,15 @@ impl<'a> Parser<'a> {
         } else {
             Vec::new()
         };
-        if !self.expect_word("is") {
+        if self.at_word("as") {
+            self.expect_is("source: name is duckdb.table('...')");
+            self.recover_to_statement();
+            return None;
+        }
+        if !self.eat_word("is") {
+            let message = format!("Expected 'is' or '(' following identifier '{}'", name.name);
+            let span = self.span();
+            self.error(message, span);
             self.recover_to_statement();
             return None;
         }
@@ -223,13 +228,14 @@ impl<'a> Parser<'a> {
     }
 
     fn query_definitions(&mut self) -> Vec<ast::QueryDefinition> {
+        let list_start = self.pos;
         let definitions = self.list(
             |p| p.at_definition_start(),
             |p| {
                 let start = p.span();
                 let mut annotations = p.annotations();
                 let name = p.ident()?;
-                if !p.expect_word("is") {
+                if !p.expect_is("query: name is source -> { ... }") {
                     p.recover_to_statement();
                     return None;
                 }
@@ -243,7 +249,7 @@ impl<'a> Parser<'a> {
                 })
             },
         );
-        if definitions.is_empty() {
+        if definitions.is_empty() && self.pos == list_start {
             // TODO: Malloy also accepts an unnamed `query: source -> {...}`,
             // which this parser rejects.
             let span = self.span();
