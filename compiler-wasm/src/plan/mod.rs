@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use crate::semantic::ir::{AggregateFunction, Expr, ExprKind};
-use crate::semantic::model::{FieldKind, JoinDef, JoinKind, SourceDef};
+use crate::semantic::model::{FieldKind, JoinDef, JoinKind, Relation, SourceDef};
 
 /// One join of a stage, addressed by its path from the root source.
 #[derive(Debug, Clone)]
@@ -91,13 +91,14 @@ pub fn find_join(root: &SourceDef, path: &[String]) -> Option<Rc<JoinDef>> {
     let mut current = root;
     let mut found = None;
     for step in path {
-        match current.field(step).map(|f| &f.kind) {
-            Some(FieldKind::Join(join)) => {
-                found = Some(join.clone());
-                current = &join.source;
-            }
+        let field = current.field(step)?;
+        let join = match (&field.kind, &field.unnest) {
+            (FieldKind::Join(join), _) => join,
+            (_, Some(unnest)) => unnest,
             _ => return None,
-        }
+        };
+        found = Some(join.clone());
+        current = &join.source;
     }
     found
 }
@@ -121,12 +122,17 @@ pub fn paths_needing_generated_key(root: &SourceDef, tree: &JoinTree, exprs: &[&
                 let counts_joined_rows =
                     aggregate.function == AggregateFunction::Count && !aggregate.path.is_empty();
                 if needs_distinct(tree, aggregate.function, &aggregate.path) || counts_joined_rows {
-                    let has_key = tree
-                        .source_at(root, &aggregate.path)
-                        .and_then(|s| s.key_expr())
-                        .is_some();
-                    if !has_key && !paths.contains(&aggregate.path) {
-                        paths.push(aggregate.path.clone());
+                    // Array elements are keyed by their parent row, so the
+                    // key belongs to the nearest table above them.
+                    let mut path: &[String] = &aggregate.path;
+                    while !path.is_empty()
+                        && matches!(tree.source_at(root, path).map(|s| &s.relation), Some(Relation::Unnest(_)))
+                    {
+                        path = &path[..path.len() - 1];
+                    }
+                    let has_key = tree.source_at(root, path).and_then(|s| s.key_expr()).is_some();
+                    if !has_key && !paths.iter().any(|p| p == path) {
+                        paths.push(path.to_vec());
                     }
                 }
             }
@@ -139,31 +145,23 @@ pub fn paths_needing_generated_key(root: &SourceDef, tree: &JoinTree, exprs: &[&
 mod tests {
     use super::*;
     use crate::semantic::ir::Eval;
-    use crate::semantic::model::{Field, Relation};
+    use crate::semantic::model::Field;
     use crate::semantic::types::DataType;
 
     fn table(name: &str, joins: Vec<(&str, JoinKind, SourceDef)>) -> SourceDef {
-        let mut fields = vec![Field {
-            name: "id".into(),
-            kind: FieldKind::Dimension(Expr::new(
-                ExprKind::Column { path: vec![], name: "id".into() },
-                DataType::number(),
-                Eval::Scalar,
-            )),
-            annotations: vec![],
-            hidden: false,
-        }];
+        let id = Expr::new(
+            ExprKind::Column { path: vec![], name: "id".into() },
+            DataType::number(),
+            Eval::Scalar,
+        );
+        let mut fields = vec![Field::new("id", FieldKind::Dimension(id), vec![], "duckdb")];
         for (join_name, kind, source) in joins {
-            fields.push(Field {
-                name: join_name.into(),
-                kind: FieldKind::Join(Rc::new(JoinDef {
-                    kind,
-                    source: Rc::new(source),
-                    condition: None,
-                })),
-                annotations: vec![],
-                hidden: false,
-            });
+            let join = FieldKind::Join(Rc::new(JoinDef {
+                kind,
+                source: Rc::new(source),
+                condition: None,
+            }));
+            fields.push(Field::new(join_name, join, vec![], "duckdb"));
         }
         SourceDef {
             name: name.into(),

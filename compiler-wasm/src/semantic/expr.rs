@@ -146,6 +146,11 @@ impl Translator<'_> {
                     }
                     source = &join.source;
                 }
+                FieldKind::Dimension(_) if !is_last && field.unnest.is_some() => {
+                    // Steps after an array address its elements.
+                    prefix.push(step.name.clone());
+                    source = &field.unnest.as_ref().expect("checked above").source;
+                }
                 FieldKind::Dimension(expr) => {
                     let value = expr.rebase(&prefix);
                     return self.apply_value_steps(value, prefix, false, &path.steps[index + 1..]);
@@ -1150,6 +1155,14 @@ impl Translator<'_> {
         } else {
             match self.resolve_path(scope, path) {
                 Some(Resolved::Join { path, .. }) => (path, None),
+                Some(Resolved::Value { expr, prefix, .. })
+                    if matches!(expr.ty, DataType::Array(_)) && name == "count" =>
+                {
+                    // `array.count()` counts the elements.
+                    let mut locality = prefix;
+                    locality.push(path.steps.last().map(|s| s.name.clone()).unwrap_or_default());
+                    (locality, None)
+                }
                 Some(Resolved::Value { expr, prefix, is_measure }) => {
                     if is_measure {
                         self.error("aggregate-of-aggregate", "Cannot aggregate a measure", receiver.span);
@@ -1264,13 +1277,14 @@ fn join_kinds(source: &SourceDef, path: &[String]) -> Vec<(String, JoinKind)> {
     let mut kinds = Vec::new();
     let mut current: &SourceDef = source;
     for step in path {
-        match current.field(step).map(|f| &f.kind) {
-            Some(FieldKind::Join(join)) => {
-                kinds.push((step.clone(), join.kind));
-                current = &join.source;
-            }
+        let Some(field) = current.field(step) else { break };
+        let join = match (&field.kind, &field.unnest) {
+            (FieldKind::Join(join), _) => join,
+            (_, Some(unnest)) => unnest,
             _ => break,
-        }
+        };
+        kinds.push((step.clone(), join.kind));
+        current = &join.source;
     }
     kinds
 }

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use super::ir::Expr;
+use super::ir::{Eval, Expr, ExprKind};
 use super::types::DataType;
 use crate::syntax::ast;
 
@@ -15,6 +15,9 @@ pub enum Relation {
     Sql(String),
     /// The output of a query.
     Query(Rc<Query>),
+    /// The elements of an array, one row each, joined to the parent row
+    /// the array belongs to; the expression is relative to the parent.
+    Unnest(Expr),
 }
 
 /// A source: a relation with named fields.
@@ -58,6 +61,76 @@ pub struct Field {
     /// Hidden by `except:` or `include`; still usable by the source's own
     /// definitions but not by queries.
     pub hidden: bool,
+    /// For an array dimension, the join that makes its elements rows, so
+    /// that `genres.each` and `items.price` can address them.
+    pub unnest: Option<Rc<JoinDef>>,
+}
+
+impl Field {
+    /// A field, with its element join when it is an array dimension.
+    pub fn new(name: &str, kind: FieldKind, annotations: Vec<String>, connection: &str) -> Field {
+        let unnest = match &kind {
+            FieldKind::Dimension(expr) => array_join(expr, connection),
+            _ => None,
+        };
+        Field {
+            name: name.to_string(),
+            kind,
+            annotations,
+            hidden: false,
+            unnest,
+        }
+    }
+}
+
+/// The join over the elements of an array value: records expose their
+/// fields, other elements expose `each` (also called `value`).
+pub fn array_join(array: &Expr, connection: &str) -> Option<Rc<JoinDef>> {
+    let DataType::Array(element) = &array.ty else { return None };
+    let fields = match &**element {
+        DataType::Record(members) => members
+            .iter()
+            .map(|(name, ty)| {
+                Field::new(
+                    name,
+                    FieldKind::Dimension(Expr::new(
+                        ExprKind::Column {
+                            path: Vec::new(),
+                            name: name.clone(),
+                        },
+                        ty.clone(),
+                        Eval::Scalar,
+                    )),
+                    Vec::new(),
+                    connection,
+                )
+            })
+            .collect(),
+        other => ["each", "value"]
+            .iter()
+            .map(|name| {
+                Field::new(
+                    name,
+                    FieldKind::Dimension(Expr::new(ExprKind::EachValue { path: Vec::new() }, other.clone(), Eval::Scalar)),
+                    Vec::new(),
+                    connection,
+                )
+            })
+            .collect(),
+    };
+    Some(Rc::new(JoinDef {
+        kind: JoinKind::Many,
+        source: Rc::new(SourceDef {
+            name: String::new(),
+            connection: connection.to_string(),
+            relation: Relation::Unnest(array.clone()),
+            fields,
+            primary_key: None,
+            filters: Vec::new(),
+            annotations: Vec::new(),
+        }),
+        condition: None,
+    }))
 }
 
 #[derive(Debug, Clone)]

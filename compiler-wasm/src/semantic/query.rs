@@ -183,6 +183,35 @@ impl Translator<'_> {
                         }
                         Some(stages)
                     }
+                    Some(FieldKind::Dimension(_)) | Some(FieldKind::Measure(_)) => {
+                        // `dimension + measure + {...}` is shorthand for a
+                        // stage that groups by or aggregates the field.
+                        let is_measure = matches!(field.map(|f| &f.kind), Some(FieldKind::Measure(_)));
+                        let item = ast::QueryField {
+                            annotations: Vec::new(),
+                            kind: ast::QueryFieldKind::Reference(ast::Path {
+                                steps: vec![name.clone()],
+                                span: name.span,
+                            }),
+                            span: name.span,
+                        };
+                        let kind = if is_measure {
+                            ast::QueryStatementKind::Aggregate(vec![item])
+                        } else {
+                            ast::QueryStatementKind::GroupBy(vec![item])
+                        };
+                        Some(vec![StageBodies {
+                            bodies: vec![ast::QueryBody {
+                                statements: vec![ast::QueryStatement {
+                                    annotations: Vec::new(),
+                                    kind,
+                                    span: name.span,
+                                }],
+                                span: name.span,
+                            }],
+                            annotations: Vec::new(),
+                        }])
+                    }
                     Some(_) => {
                         self.error(
                             "not-a-view",
@@ -327,6 +356,8 @@ impl Translator<'_> {
                 }
                 ast::QueryStatementKind::Having(conditions) => having_asts.extend(conditions.iter()),
                 ast::QueryStatementKind::OrderBy(items) => {
+                    // A refinement's ordering replaces the view's.
+                    order_asts.clear();
                     order_asts.extend(items.iter().map(|item| (item, statement.span)));
                 }
                 ast::QueryStatementKind::Limit(value) | ast::QueryStatementKind::Top(value) => {

@@ -98,18 +98,16 @@ impl Translator<'_> {
         };
         let fields = columns
             .iter()
-            .map(|column| Field {
-                name: column.name.clone(),
-                kind: FieldKind::Dimension(Expr::new(
+            .map(|column| {
+                let expr = Expr::new(
                     ExprKind::Column {
                         path: Vec::new(),
                         name: column.name.clone(),
                     },
                     types::from_duckdb(&column.sql_type),
                     Eval::Scalar,
-                )),
-                annotations: Vec::new(),
-                hidden: false,
+                );
+                Field::new(&column.name, FieldKind::Dimension(expr), Vec::new(), connection)
             })
             .collect();
         Some(Rc::new(SourceDef {
@@ -377,12 +375,7 @@ impl Translator<'_> {
 }
 
 fn add_field(source: &mut SourceDef, name: &str, kind: FieldKind, annotations: Vec<String>) {
-    let field = Field {
-        name: name.to_string(),
-        kind,
-        annotations,
-        hidden: false,
-    };
+    let field = Field::new(name, kind, annotations, &source.connection);
     match source.field_index(name) {
         Some(index) => source.fields[index] = field,
         None => source.fields.push(field),
@@ -393,26 +386,25 @@ fn add_field(source: &mut SourceDef, name: &str, kind: FieldKind, annotations: V
 /// field of its last stage.
 pub fn query_output_source(query: Rc<Query>) -> SourceDef {
     let last = query.last_stage();
+    let connection = query.stages[0].source.connection.clone();
     let fields = last
         .fields
         .iter()
-        .map(|output| Field {
-            name: output.name.clone(),
-            kind: FieldKind::Dimension(Expr::new(
+        .map(|output| {
+            let expr = Expr::new(
                 ExprKind::Column {
                     path: Vec::new(),
                     name: output.name.clone(),
                 },
                 output.data_type(),
                 Eval::Scalar,
-            )),
-            annotations: output.annotations.clone(),
-            hidden: false,
+            );
+            Field::new(&output.name, FieldKind::Dimension(expr), output.annotations.clone(), &connection)
         })
         .collect();
     SourceDef {
         name: String::new(),
-        connection: query.stages[0].source.connection.clone(),
+        connection,
         relation: Relation::Query(query.clone()),
         fields,
         primary_key: None,

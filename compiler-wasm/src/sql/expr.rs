@@ -3,11 +3,20 @@
 use super::dialect::Dialect;
 use crate::plan::{needs_distinct, JoinTree};
 use crate::semantic::ir::{Aggregate, AggregateFunction, BinaryOp, Expr, ExprKind, Literal};
-use crate::semantic::model::SourceDef;
+use crate::semantic::model::{Relation, SourceDef};
 use crate::semantic::types::DataType;
 
 /// The name of the column added to keyless tables for distinct aggregates.
 pub const GENERATED_KEY: &str = "__distinct_key";
+
+/// The position column of an unnested array's elements.
+pub const ROW_NUMBER_COLUMN: &str = "__row_id";
+
+/// The table alias of an unnested array; its element column is named by
+/// [`alias`].
+pub fn unnest_alias(dialect: &dyn Dialect, path: &[String]) -> String {
+    dialect.quote_identifier(&format!("{}__u", path.join("__")))
+}
 
 /// The table alias of a join path; the root source is `base`.
 pub fn alias(dialect: &dyn Dialect, path: &[String]) -> String {
@@ -136,7 +145,7 @@ impl ExprContext<'_> {
                 }
                 format!("{}({}) OVER ({})", window.function, args.join(", "), over.join(" "))
             }
-            ExprKind::EachValue { .. } => "NULL".into(),
+            ExprKind::EachValue { path } => alias(d, path),
         }
     }
 
@@ -169,6 +178,15 @@ impl ExprContext<'_> {
 
     /// The key that identifies a row of the table at `path`.
     fn row_key(&self, path: &[String]) -> String {
+        let source = self.tree.source_at(self.root, path);
+        if let Some(Relation::Unnest(_)) = source.map(|s| &s.relation) {
+            // An element is identified by its parent row and its position.
+            let parent = self.row_key(&path[..path.len() - 1]);
+            return format!(
+                "(CAST({parent} AS VARCHAR) || 'x' || CAST({}.{ROW_NUMBER_COLUMN} AS VARCHAR))",
+                unnest_alias(self.dialect, path)
+            );
+        }
         match self.tree.source_at(self.root, path).and_then(|s| s.key_expr()) {
             Some(key) => self.render(&key.rebase(path)),
             None => format!("{}.{}", alias(self.dialect, path), self.dialect.quote_identifier(GENERATED_KEY)),

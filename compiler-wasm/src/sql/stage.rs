@@ -8,7 +8,7 @@
 //! source rows on the dimensions they keep.
 
 use super::dialect::Dialect;
-use super::expr::{alias, ExprContext, GENERATED_KEY};
+use super::expr::{alias, unnest_alias, ExprContext, GENERATED_KEY, ROW_NUMBER_COLUMN};
 use crate::plan::{paths_needing_generated_key, JoinTree};
 use crate::semantic::ir::{Eval, Expr, ExprKind, Literal, UngroupKind};
 use crate::semantic::model::{OutputValue, Query, Relation, SourceDef, Stage, StageKind};
@@ -77,6 +77,9 @@ impl Generator<'_> {
             Relation::Table(table) => self.dialect.table_relation(table),
             Relation::Sql(sql) => format!("(\n{sql}\n)"),
             Relation::Query(query) => format!("(\n{}\n)", self.query_sql(query, None)),
+            // Array elements are joined laterally in `from_sql`; a query
+            // cannot start from them.
+            Relation::Unnest(_) => "(SELECT NULL WHERE FALSE)".to_string(),
         }
     }
 
@@ -92,6 +95,17 @@ impl Generator<'_> {
         };
         let mut sql = format!("FROM {} AS base", with_key(self.relation_sql(root), &[]));
         for join in &tree.joins {
+            if let Relation::Unnest(array) = &join.join.source.relation {
+                let parent = &join.path[..join.path.len() - 1];
+                sql.push_str(&format!(
+                    "\nLEFT JOIN LATERAL UNNEST({}) WITH ORDINALITY AS {}({}, {}) ON TRUE",
+                    context.render(&array.rebase(parent)),
+                    unnest_alias(d, &join.path),
+                    alias(d, &join.path),
+                    ROW_NUMBER_COLUMN,
+                ));
+                continue;
+            }
             let relation = with_key(self.relation_sql(&join.join.source), &join.path);
             let mut conditions: Vec<String> = Vec::new();
             if let Some(condition) = &join.condition {
