@@ -183,6 +183,29 @@ fn render(expr: &Expr) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        ExprKind::Case {
+            subject,
+            branches,
+            otherwise,
+        } => {
+            let mut out = String::from("(case");
+            if let Some(subject) = subject {
+                out.push_str(&format!(" {}", render(subject)));
+            }
+            for (condition, value) in branches {
+                out.push_str(&format!(
+                    " when {} then {}",
+                    render(condition),
+                    render(value)
+                ));
+            }
+            if let Some(otherwise) = otherwise {
+                out.push_str(&format!(" else {}", render(otherwise)));
+            }
+            out.push(')');
+            out
+        }
+        ExprKind::Truncate { expr, unit } => format!("({}).{}", render(expr), unit.name),
         other => format!("{other:?}"),
     }
 }
@@ -604,4 +627,159 @@ fn imports() {
         Some("y")
     );
     assert_eq!(some.names[1].name.name, "z");
+}
+
+#[test]
+fn sql_style_and_less_common_forms() {
+    check(
+        "q like 'a%' and q not like 'b'",
+        "((q Match 'a%') And (q NotMatch 'b'))",
+    );
+    check(
+        "x ? pick 'big' when > 3 pick when < 0 else 0",
+        "(x ? (pick 'big' when (Greater 3) pick x when (Less 0) else 0))",
+    );
+    check(
+        "case when a then 1 else 2 end",
+        "(case when a then 1 else 2)",
+    );
+    check("case k when 1 then 'x' end", "(case k when 1 then 'x')");
+    check("f'> 5 and != 7'", "Filter(\"> 5 and != 7\")");
+    check("cast(x as number)", "(x::number)");
+    check("now", "now()");
+    check("(d + 1 day).year", "([(d Add (1 day))]).year");
+    check("@2001-02-03.week", "(@2001-02-03).week");
+    check("d.month", "d.month");
+}
+
+#[test]
+fn source_parameters_and_arguments() {
+    let text = "\
+source: p(min_year::number is 2000, label::string) is t extend { where: y > min_year }
+source: q is p(min_year is 2003) extend {
+  join_one: r is p(label is 'x') with k
+  join_one: p(min_year is 1) with k
+}";
+    let document = parse_clean(text);
+    let StatementKind::Sources { definitions, .. } = &document.statements[0].kind else {
+        panic!()
+    };
+    let parameters = &definitions[0].parameters;
+    assert_eq!(parameters.len(), 2);
+    assert_eq!(parameters[0].name.name, "min_year");
+    assert_eq!(
+        parameters[0].type_name.as_ref().map(|t| t.name.as_str()),
+        Some("number")
+    );
+    assert!(parameters[0].default.is_some());
+    assert!(parameters[1].default.is_none());
+    assert_eq!(slice(text, parameters[0].span), "min_year::number is 2000");
+
+    let StatementKind::Sources { definitions, .. } = &document.statements[1].kind else {
+        panic!()
+    };
+    let SourceExprKind::Extend { base, body } = &definitions[0].source.kind else {
+        panic!()
+    };
+    let SourceExprKind::Named { arguments, .. } = &base.kind else {
+        panic!()
+    };
+    assert_eq!(
+        arguments[0].name.as_ref().map(|n| n.name.as_str()),
+        Some("min_year")
+    );
+    let joins: Vec<&Join> = body
+        .statements
+        .iter()
+        .flat_map(|s| match &s.kind {
+            SourceStatementKind::Joins { joins, .. } => joins.iter(),
+            _ => panic!("expected joins"),
+        })
+        .collect();
+    assert_eq!(joins[1].name.name, "p");
+    let Some(SourceExpr {
+        kind: SourceExprKind::Named { name, arguments },
+        ..
+    }) = &joins[1].source
+    else {
+        panic!("{:#?}", joins[1]);
+    };
+    assert_eq!(name.name, "p");
+    assert_eq!(arguments.len(), 1);
+}
+
+#[test]
+fn include_blocks() {
+    let text = "source: s is t include {\n  e, *\n  public: a, b\n  private: c\n  except: d\n}";
+    let document = parse_clean(text);
+    let StatementKind::Sources { definitions, .. } = &document.statements[0].kind else {
+        panic!()
+    };
+    let SourceExprKind::Include { items, .. } = &definitions[0].source.kind else {
+        panic!()
+    };
+    assert_eq!(items.len(), 4);
+    assert!(items[0].access.is_none());
+    assert_eq!(items[0].fields.len(), 2);
+    assert_eq!(items[0].fields[1].steps[0].name, "*");
+    assert_eq!(
+        items[1].access.as_ref().map(|a| a.name.as_str()),
+        Some("public")
+    );
+    assert_eq!(items[1].fields.len(), 2);
+    assert_eq!(
+        items[2].access.as_ref().map(|a| a.name.as_str()),
+        Some("private")
+    );
+    assert!(items[3].except);
+    assert_eq!(items[3].fields[0].steps[0].name, "d");
+    assert_eq!(slice(text, items[1].span), "public: a, b");
+}
+
+#[test]
+fn keywords_ignore_case_and_backquotes() {
+    let document = parse_clean("RUN: `my table` -> { GROUP_BY: `select`, Carrier }");
+    let statements = first_stage_statements(&document);
+    let QueryStatementKind::GroupBy(fields) = &statements[0].kind else {
+        panic!()
+    };
+    let QueryFieldKind::Reference(path) = &fields[0].kind else {
+        panic!()
+    };
+    assert_eq!(path.steps[0].name, "select");
+    let StatementKind::Run { query, .. } = &document.statements[0].kind else {
+        panic!()
+    };
+    let QueryExprKind::Pipeline { source, .. } = &query.kind else {
+        panic!()
+    };
+    assert!(matches!(&source.kind, SourceExprKind::Named { name, .. } if name.name == "my table"));
+}
+
+#[test]
+fn index_and_reference_aggregates() {
+    let document =
+        parse_clean("run: t -> { index: *, j.*, a by w } -> { aggregate: x.sum(), y.count() }");
+    let stages = run_stages(&document);
+    let ViewExprKind::Stage(body) = &stages[0].kind else {
+        panic!()
+    };
+    let QueryStatementKind::Index { fields, by } = &body.statements[0].kind else {
+        panic!()
+    };
+    assert_eq!(fields.len(), 3);
+    assert_eq!(by.as_ref().map(|b| b.steps[0].name.as_str()), Some("w"));
+    let ViewExprKind::Stage(body) = &stages[1].kind else {
+        panic!()
+    };
+    let QueryStatementKind::Aggregate(fields) = &body.statements[0].kind else {
+        panic!()
+    };
+    assert!(matches!(
+        &fields[0].kind,
+        QueryFieldKind::Expression(Expr {
+            kind: ExprKind::MethodCall { .. },
+            ..
+        })
+    ));
 }

@@ -347,3 +347,32 @@ fn count_distinct_keeps_the_call() {
     assert_eq!(call.name.name, "count");
     assert_eq!(call.arguments.len(), 1);
 }
+
+/// Syntax that Malloy accepts but the AST cannot represent yet is
+/// rejected with a message that names it, never dropped silently.
+#[test]
+fn unsupported_syntax_is_reported() {
+    let cases = [
+        (
+            "source: s is a extend { private dimension: x is 1 }",
+            "access label 'private' is not supported",
+        ),
+        (
+            "source: s is a extend { join_one: b left with k }",
+            "join type 'left' is not supported",
+        ),
+        (
+            "source: s is a include { x is y }",
+            "renaming a field in `include` is not supported; use `rename:` in `extend`",
+        ),
+        (
+            "run: a -> { select: x is pick when > 3 else 0 }",
+            "a `pick` without a subject needs a value before `when`",
+        ),
+    ];
+    for (text, message) in cases {
+        let (_, diagnostics) = parse(text);
+        assert_eq!(diagnostics.len(), 1, "{text}: {diagnostics:?}");
+        assert_eq!(diagnostics[0].message, message, "{text}");
+    }
+}

@@ -518,6 +518,10 @@ pub enum ExprKind {
         expr: Box<Expr>,
         body: QueryBody,
     },
+    /// `(expr).month` or `@2001-02-03.week`: a time truncation of an
+    /// expression that is not a path. On a path, such as `dep_time.month`,
+    /// the truncation is the path's last step instead.
+    Truncate { expr: Box<Expr>, unit: Ident },
     /// `(x)`, kept so ranges can point at the parentheses.
     Parens(Box<Expr>),
     /// `[a, b]` array literal.

@@ -53,6 +53,10 @@ fn compare_op(kind: &TokenKind) -> Option<ast::BinaryOp> {
     })
 }
 
+fn is_timeframe(word: &str) -> bool {
+    TIMEFRAMES.contains(&word.to_ascii_lowercase().as_str())
+}
+
 /// Whether `word` names a Malloy type that `::` can cast to.
 fn is_type_name(word: &str) -> bool {
     [
@@ -171,6 +175,12 @@ impl<'a> Parser<'a> {
                 TokenKind::Percent => Some((ast::BinaryOp::Modulo, MULTIPLY)),
                 TokenKind::Word if self.at_word("or") => Some((ast::BinaryOp::Or, OR)),
                 TokenKind::Word if self.at_word("and") => Some((ast::BinaryOp::And, AND)),
+                // `like` is SQL's spelling of `~`.
+                TokenKind::Word if self.at_word("like") => Some((ast::BinaryOp::Match, COMPARE)),
+                TokenKind::Word if self.at_word("not") && self.is_word_at(1, "like") => {
+                    self.bump();
+                    Some((ast::BinaryOp::NotMatch, COMPARE))
+                }
                 kind => compare_op(kind).map(|op| (op, COMPARE)),
             };
             if let Some((op, bp)) = binary {
@@ -192,7 +202,10 @@ impl<'a> Parser<'a> {
             match kind {
                 TokenKind::Question if APPLY >= min_bp => {
                     self.bump();
-                    let condition = self.operand(APPLY + 1, true);
+                    let outer = self.apply_operand_start.replace(self.pos);
+                    let mut condition = self.operand(APPLY + 1, true);
+                    self.apply_operand_start = outer;
+                    fill_pick_values(&mut condition, &left);
                     left = ast::Expr {
                         span: left.span.to(condition.span),
                         kind: ast::ExprKind::Apply {
@@ -349,7 +362,7 @@ impl<'a> Parser<'a> {
                 })
             }
             TokenKind::Word
-                if TIMEFRAMES.contains(&self.text_at(0).to_ascii_lowercase().as_str())
+                if is_timeframe(self.text_at(0))
                     && !self.is_word_at(1, "is")
                     && !matches!(self.kind_at(1), TokenKind::LParen | TokenKind::Colon) =>
             {
@@ -358,6 +371,24 @@ impl<'a> Parser<'a> {
                     span: left.span.to(unit.span),
                     kind: ast::ExprKind::Duration {
                         amount: boxed(left),
+                        unit,
+                    },
+                })
+            }
+            TokenKind::Dot
+                if self.is_name_at(1) && !matches!(left.kind, ast::ExprKind::Path(_)) =>
+            {
+                self.bump();
+                if !(self.at(&TokenKind::Word) && is_timeframe(self.text_at(0))) {
+                    self.error_unexpected();
+                    self.bump();
+                    return Ok(Self::error_expr(left.span.to(self.prev_span())));
+                }
+                let unit = self.ident().expect("a word is an identifier");
+                Ok(ast::Expr {
+                    span: left.span.to(unit.span),
+                    kind: ast::ExprKind::Truncate {
+                        expr: boxed(left),
                         unit,
                     },
                 })
@@ -491,6 +522,24 @@ impl<'a> Parser<'a> {
                 }
             }
             "pick" => self.pick(),
+            "now" if self.kind_at(1) != &TokenKind::LParen => {
+                // `now` is written without parentheses; it is the call `now()`.
+                let token = self.bump();
+                let name = ast::Ident {
+                    name: self.token_text(&token).to_string(),
+                    span: token.span,
+                };
+                ast::Expr {
+                    span: token.span,
+                    kind: ast::ExprKind::Call(Box::new(ast::Call {
+                        name,
+                        raw: None,
+                        distinct: false,
+                        arguments: Vec::new(),
+                        span: token.span,
+                    })),
+                }
+            }
             "case" if !matches!(self.kind_at(1), TokenKind::Dot | TokenKind::LParen) => self.case(),
             "cast" if self.kind_at(1) == &TokenKind::LParen => self.cast_call(),
             _ if RESERVED.contains(&word.as_str()) || self.kind_at(1) == &TokenKind::Colon => {
@@ -658,14 +707,20 @@ impl<'a> Parser<'a> {
     /// `pick value when condition ... [else value]`.
     fn pick(&mut self) -> ast::Expr {
         let start = self.span();
+        let has_subject = self.apply_operand_start == Some(self.pos);
         let mut branches = Vec::new();
         while self.at_word("pick") {
             let branch_start = self.bump().span;
             let value = if self.at_word("when") {
-                // TODO: `pick when cond` (the value is the subject itself)
-                // has no form in the AST yet.
-                let span = self.span();
-                self.error("a `pick` needs a value before `when`", span);
+                // `x ? pick when ...` picks the subject itself; the caller fills
+                // in the subject for this empty placeholder.
+                let span = Span::new(self.span().start as usize, self.span().start as usize);
+                if !has_subject {
+                    self.error(
+                        "a `pick` without a subject needs a value before `when`",
+                        span,
+                    );
+                }
                 Self::error_expr(span)
             } else {
                 self.expr()
@@ -774,6 +829,20 @@ impl<'a> Parser<'a> {
                 },
             },
             None => Self::error_expr(span),
+        }
+    }
+}
+
+/// Replaces the empty value placeholders of `pick when ...` branches in
+/// the condition of `subject ? pick ...` with the subject.
+fn fill_pick_values(condition: &mut ast::Expr, subject: &ast::Expr) {
+    if let ast::ExprKind::Pick { branches, .. } = &mut condition.kind {
+        for branch in branches {
+            let placeholder = branch.value.kind == ast::ExprKind::Error
+                && branch.value.span.start == branch.value.span.end;
+            if placeholder {
+                branch.value = subject.clone();
+            }
         }
     }
 }

@@ -39,6 +39,7 @@ pub fn parse(text: &str) -> (ast::Document, Vec<Diagnostic>) {
         pos: 0,
         diagnostics: lex_diagnostics,
         lexer_errors,
+        apply_operand_start: None,
         depth: 0,
         last_error_token: None,
     };
@@ -94,6 +95,9 @@ pub(crate) struct Parser<'a> {
     diagnostics: Vec<Diagnostic>,
     /// Where the lexer rejected characters, in text order.
     lexer_errors: Vec<Span>,
+    /// The token index where the condition after `?` starts, so that a
+    /// `pick` there knows it has a subject.
+    apply_operand_start: Option<usize>,
     depth: usize,
     /// The token the last error was reported at; a second error there is
     /// a consequence of the first and is not reported.

@@ -282,12 +282,13 @@ impl<'a> Parser<'a> {
 
     fn query_field(&mut self, clause: &str) -> Option<ast::QueryField> {
         let start = self.span();
-        let annotations = self.annotations();
+        let mut annotations = self.annotations();
         let kind = if matches!(self.kind(), TokenKind::Star | TokenKind::StarStar) {
             self.wildcard(None)
         } else if self.is_name_at(0) && self.is_word_at(1, "is") {
             let name = self.ident()?;
             self.bump();
+            annotations.extend(self.annotations());
             let expr = self.definition_expr();
             ast::QueryFieldKind::Definition { name, expr }
         } else {

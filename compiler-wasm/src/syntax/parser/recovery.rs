@@ -134,15 +134,16 @@ impl<'a> Parser<'a> {
     /// Skips tokens until a clause or statement keyword, an annotation or
     /// the `}` that closes the current block.
     pub(super) fn recover_in_block(&mut self) {
-        while !self.at_eof()
-            && !self.at(&TokenKind::RBrace)
-            && !self.at_clause_start(0)
-            && !self.at_statement_start(0)
-            && !matches!(
-                self.kind(),
-                TokenKind::Annotation | TokenKind::DocAnnotation
-            )
-        {
+        loop {
+            // Annotations resume parsing only when a clause follows them.
+            let n = self.annotations_ahead(0);
+            let next = self.kind_at(n);
+            if matches!(next, TokenKind::Eof | TokenKind::RBrace)
+                || self.at_clause_start(n)
+                || self.at_statement_start(n)
+            {
+                return;
+            }
             self.skip_token_or_group();
         }
     }

@@ -186,32 +186,39 @@ impl<'a> Parser<'a> {
             }));
         }
         let name = self.ident()?;
-        let mut arguments = Vec::new();
-        if self.at(&TokenKind::LParen) {
-            self.bump();
-            arguments = self.list(
-                |p| !matches!(p.kind(), TokenKind::RParen | TokenKind::Eof),
-                |p| {
-                    let start = p.span();
-                    let mut name = None;
-                    if p.is_name_at(0) && p.is_word_at(1, "is") {
-                        name = p.ident();
-                        p.bump();
-                    }
-                    let value = p.expr();
-                    Some(ast::Argument {
-                        name,
-                        value,
-                        span: start.to(p.prev_span()),
-                    })
-                },
-            );
-            self.expect(&TokenKind::RParen, ")");
-        }
+        let arguments = if self.at(&TokenKind::LParen) {
+            self.source_arguments()
+        } else {
+            Vec::new()
+        };
         Some(SourceOrQuery::Source(ast::SourceExpr {
             kind: ast::SourceExprKind::Named { name, arguments },
             span: start.to(self.prev_span()),
         }))
+    }
+
+    /// `(name is value, ...)` after the name of a parameterized source.
+    fn source_arguments(&mut self) -> Vec<ast::Argument> {
+        self.bump();
+        let arguments = self.list(
+            |p| !matches!(p.kind(), TokenKind::RParen | TokenKind::Eof),
+            |p| {
+                let start = p.span();
+                let mut name = None;
+                if p.is_name_at(0) && p.is_word_at(1, "is") {
+                    name = p.ident();
+                    p.bump();
+                }
+                let value = p.expr();
+                Some(ast::Argument {
+                    name,
+                    value,
+                    span: start.to(p.prev_span()),
+                })
+            },
+        );
+        self.expect(&TokenKind::RParen, ")");
+        arguments
     }
 
     /// `{ public: a, b  private: c  except: d  e, f }` after `include`.
@@ -241,6 +248,14 @@ impl<'a> Parser<'a> {
             let fields = self.list(
                 |p| (p.is_name_at(0) && p.clause_keyword_at(0).is_none()) || p.at(&TokenKind::Star),
                 |p| {
+                    if p.is_name_at(0) && p.is_word_at(1, "is") {
+                        // TODO: `include { new_name is old_name }` has no place in the
+                        // AST yet, so it is rejected.
+                        let span = p.span();
+                        p.error("renaming a field in `include` is not supported; use `rename:` in `extend`", span);
+                        p.bump();
+                        p.bump();
+                    }
                     if p.at(&TokenKind::Star) {
                         let token = p.bump();
                         let star = ast::Ident {
@@ -311,6 +326,17 @@ impl<'a> Parser<'a> {
         if matches!(self.kind(), TokenKind::RBrace | TokenKind::Eof) {
             return None;
         }
+        let access_label = ["public", "private", "internal"]
+            .iter()
+            .any(|word| self.at_word(word));
+        if access_label && self.at_clause_start(1) {
+            // TODO: access labels (`private dimension: ...`) have no place in
+            // the AST yet, so they are rejected rather than ignored.
+            let message = format!("access label '{}' is not supported", self.text_at(0));
+            let span = self.span();
+            self.error(message, span);
+            self.bump();
+        }
         let Some(keyword) = self
             .clause_keyword_at(0)
             .filter(|_| self.at_clause_start(0))
@@ -364,12 +390,13 @@ impl<'a> Parser<'a> {
             |p| p.at_list_item(),
             |p| {
                 let start = p.span();
-                let annotations = p.annotations();
+                let mut annotations = p.annotations();
                 let name = p.ident()?;
                 if !p.expect_is("dimension: name is expression") {
                     p.recover_in_block();
                     return None;
                 }
+                annotations.extend(p.annotations());
                 let expr = p.definition_expr();
                 Some(ast::FieldDefinition {
                     annotations,
@@ -447,6 +474,27 @@ impl<'a> Parser<'a> {
         if self.eat_word("is") {
             annotations.extend(self.annotations());
             source = Some(self.source_expr()?);
+        } else if self.at(&TokenKind::LParen) {
+            // `join_one: s(param is 1) with k` joins the source `s` by its name.
+            let arguments = self.source_arguments();
+            source = Some(ast::SourceExpr {
+                span: name.span.to(self.prev_span()),
+                kind: ast::SourceExprKind::Named {
+                    name: name.clone(),
+                    arguments,
+                },
+            });
+        }
+        let join_type = ["left", "right", "full", "inner"]
+            .iter()
+            .any(|word| self.at_word(word));
+        if join_type && (self.is_word_at(1, "with") || self.is_word_at(1, "on")) {
+            // TODO: join types (`left`, `right`, `full`, `inner`) have no place
+            // in the AST yet, so they are rejected.
+            let message = format!("join type '{}' is not supported", self.text_at(0));
+            let span = self.span();
+            self.error(message, span);
+            self.bump();
         }
         let condition = if self.eat_word("with") {
             Some(ast::JoinCondition::With(self.expr()))
