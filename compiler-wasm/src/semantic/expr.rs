@@ -254,10 +254,9 @@ impl Translator<'_> {
                 }
             },
             ast::ExprKind::Filter(_) => {
-                // TODO: filter expressions (`f'...'`) are not translated yet.
                 self.error(
-                    "filter-expression-not-supported",
-                    "Filter expressions are not supported yet",
+                    "filter-expression-without-subject",
+                    "A filter expression must be applied to a value with `~` or `?`",
                     expr.span,
                 );
                 Expr::error()
@@ -429,6 +428,16 @@ impl Translator<'_> {
                 }
                 value
             }
+            ast::ExprKind::Truncate { expr: inner, unit } => {
+                let value = self.translate_expr(scope, inner);
+                if value.is_error() {
+                    return value;
+                }
+                match self.apply_value_steps(value, Vec::new(), false, std::slice::from_ref(unit)) {
+                    Some(Resolved::Value { expr, .. }) => expr,
+                    _ => Expr::error(),
+                }
+            }
             ast::ExprKind::Parens(inner) => self.translate_expr(scope, inner),
             ast::ExprKind::Array(items) => {
                 let values: Vec<Expr> = items.iter().map(|e| self.translate_expr(scope, e)).collect();
@@ -461,12 +470,21 @@ impl Translator<'_> {
     }
 
     fn translate_binary(&mut self, scope: &Scope, op: ast::BinaryOp, left_ast: &ast::Expr, right_ast: &ast::Expr, span: Span) -> Expr {
+        use ast::BinaryOp as A;
+        if matches!(op, A::Match | A::NotMatch) && matches!(right_ast.kind, ast::ExprKind::Filter(_)) {
+            // NOTE: the reference applies `!~ f'...'` like `~ f'...'`, so
+            // this does too, to return the same rows.
+            let left = self.translate_expr(scope, left_ast);
+            if left.is_error() {
+                return left;
+            }
+            return self.apply_filter_string(&left, right_ast);
+        }
         let left = self.translate_expr(scope, left_ast);
         let right = self.translate_expr(scope, right_ast);
         if left.is_error() || right.is_error() {
             return Expr::error();
         }
-        use ast::BinaryOp as A;
         match op {
             A::Add | A::Subtract | A::Multiply | A::Divide | A::Modulo => {
                 if left.ty.is_temporal() && matches!(op, A::Add | A::Subtract) {
@@ -624,6 +642,17 @@ impl Translator<'_> {
         binary(ir_op, left, right, DataType::Boolean)
     }
 
+    fn apply_filter_string(&mut self, subject: &Expr, filter: &ast::Expr) -> Expr {
+        let ast::ExprKind::Filter(text) = &filter.kind else { return Expr::error() };
+        match super::filter::translate(subject, text) {
+            Ok(expr) => expr,
+            Err(message) => {
+                self.error("filter-expression-error", message, filter.span);
+                Expr::error()
+            }
+        }
+    }
+
     /// Applies a condition to a subject, as in `subject ? condition`.
     pub fn translate_condition(&mut self, scope: &Scope, subject: &Expr, condition: &ast::Expr) -> Expr {
         match &condition.kind {
@@ -656,6 +685,12 @@ impl Translator<'_> {
                 binary(ir_op, left, right, DataType::Boolean)
             }
             ast::ExprKind::Parens(inner) => self.translate_condition(scope, subject, inner),
+            ast::ExprKind::Filter(_) => {
+                if subject.is_error() {
+                    return Expr::error();
+                }
+                self.apply_filter_string(subject, condition)
+            }
             ast::ExprKind::Range { from, to } => {
                 let from = self.translate_expr(scope, from);
                 let to = self.translate_expr(scope, to);

@@ -6,6 +6,7 @@
 //! recorded as a [`Diagnostic`] with the span of the text it concerns.
 
 pub mod expr;
+pub mod filter;
 pub mod functions;
 pub mod ir;
 pub mod model;
