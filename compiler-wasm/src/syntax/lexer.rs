@@ -115,8 +115,8 @@ impl<'a> Lexer<'a> {
         self.bytes.get(self.pos + offset).copied()
     }
 
-    /// The UTF-8 length of the character at byte `offset`, or 1 past the
-    /// end of the text.
+    /// Returns the UTF-8 length of the character at byte `offset`, or 1
+    /// past the end of the text.
     fn char_len_at(&self, offset: usize) -> usize {
         self.text
             .get(offset..)
@@ -337,8 +337,8 @@ impl<'a> Lexer<'a> {
         self.unexpected_char(start + 1);
     }
 
-    /// The quote after a one-letter prefix (`f`, `s`) and optional
-    /// spaces, when the prefix letter is a whole word.
+    /// Returns the quote after the one-letter prefix (`f`, `s`) at the
+    /// current position and optional spaces, if a quote follows.
     fn quote_after_prefix(&self) -> Option<u8> {
         let rest = &self.bytes[self.pos + 1..];
         let spaces = rest

@@ -57,7 +57,7 @@ fn is_timeframe(word: &str) -> bool {
     TIMEFRAMES.contains(&word.to_ascii_lowercase().as_str())
 }
 
-/// Whether `word` names a Malloy type that `::` can cast to.
+/// Checks whether `word` names a Malloy type that `::` can cast to.
 fn is_type_name(word: &str) -> bool {
     [
         "string",
@@ -77,13 +77,13 @@ fn boxed(expr: ast::Expr) -> Box<ast::Expr> {
 }
 
 impl<'a> Parser<'a> {
-    /// A full expression.
+    /// Parses a full expression.
     pub(super) fn expr(&mut self) -> ast::Expr {
         self.expr_bp(0, false)
     }
 
-    /// The expression after `name is`. A type name written there is reported
-    /// with the reference's message.
+    /// Parses the expression after `name is`. A type name written there is
+    /// reported with the reference's message.
     pub(super) fn definition_expr(&mut self) -> ast::Expr {
         let word = self.text_at(0).to_ascii_lowercase();
         let is_type = self.at(&TokenKind::Word)
@@ -101,7 +101,8 @@ impl<'a> Parser<'a> {
         self.expr()
     }
 
-    /// An expression that may be a partial comparison (`> 5`, `'a' | 'b'`).
+    /// Parses an expression that may be a partial comparison (`> 5`,
+    /// `'a' | 'b'`).
     fn partial_expr(&mut self, min_bp: u8) -> ast::Expr {
         self.expr_bp(min_bp, true)
     }
@@ -129,7 +130,7 @@ impl<'a> Parser<'a> {
         result
     }
 
-    /// Whether the current token can begin an expression.
+    /// Checks whether the current token can begin an expression.
     fn at_expr_start(&self, partial: bool) -> bool {
         match self.kind() {
             TokenKind::Word => {
@@ -347,8 +348,7 @@ impl<'a> Parser<'a> {
                 })
             }
             TokenKind::LBrace
-                if self.clause_keyword_at(1).is_some()
-                    || self.kind_at(1) == &TokenKind::Question =>
+                if self.is_keyword_colon_at(1) || self.kind_at(1) == &TokenKind::Question =>
             {
                 let Some(body) = self.filter_body() else {
                     return Ok(Self::error_expr(left.span));

@@ -49,7 +49,7 @@ pub fn parse(text: &str) -> (ast::Document, Vec<Diagnostic>) {
     (document, diagnostics)
 }
 
-/// How deeply expressions, blocks and views may nest.
+/// The maximum nesting depth of expressions, blocks and views.
 const MAX_DEPTH: usize = 64;
 
 /// Words that begin a statement at the top level when followed by `:`.
@@ -93,10 +93,10 @@ pub(crate) struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     diagnostics: Vec<Diagnostic>,
-    /// Where the lexer rejected characters, in text order.
+    /// Spans of the characters the lexer rejected, in text order.
     lexer_errors: Vec<Span>,
-    /// The token index where the condition after `?` starts, so that a
-    /// `pick` there knows it has a subject.
+    /// The token index where the condition after `?` starts. A `pick` that
+    /// starts there has a subject.
     apply_operand_start: Option<usize>,
     depth: usize,
     /// The token the last error was reported at; a second error there is
@@ -136,7 +136,7 @@ impl<'a> Parser<'a> {
         self.peek().span
     }
 
-    /// The span of the last consumed token.
+    /// Returns the span of the last consumed token.
     fn prev_span(&self) -> Span {
         if self.pos == 0 {
             Span::new(0, 0)
@@ -166,17 +166,17 @@ impl<'a> Parser<'a> {
         &self.text[token.span.start as usize..token.span.end as usize]
     }
 
-    /// The source text of `span`.
+    /// Returns the source text of `span`.
     fn text_of(&self, span: Span) -> &'a str {
         &self.text[span.start as usize..span.end as usize]
     }
 
-    /// The text of the token `n` ahead, as written.
+    /// Returns the text of the token `n` ahead, as written.
     fn text_at(&self, n: usize) -> &'a str {
         self.token_text(self.peek_at(n))
     }
 
-    /// Whether the token `n` ahead is the word `word`, in any case.
+    /// Checks whether the token `n` ahead is the word `word`, in any case.
     fn is_word_at(&self, n: usize, word: &str) -> bool {
         matches!(self.kind_at(n), TokenKind::Word) && self.text_at(n).eq_ignore_ascii_case(word)
     }
@@ -194,36 +194,47 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// The lowercase keyword of a `keyword:` clause starting `n` tokens
-    /// ahead, if the word there is followed by a single colon.
-    fn clause_keyword_at(&self, n: usize) -> Option<String> {
-        if matches!(self.kind_at(n), TokenKind::Word)
+    /// Checks whether the token `n` ahead is a word followed by a single
+    /// colon, the shape of a `keyword:` clause.
+    fn is_keyword_colon_at(&self, n: usize) -> bool {
+        matches!(self.kind_at(n), TokenKind::Word)
             && matches!(self.kind_at(n + 1), TokenKind::Colon)
-        {
+    }
+
+    /// Returns the lowercase keyword of a `keyword:` clause starting `n`
+    /// tokens ahead, if the word there is followed by a single colon.
+    fn clause_keyword_at(&self, n: usize) -> Option<String> {
+        if self.is_keyword_colon_at(n) {
             Some(self.text_at(n).to_ascii_lowercase())
         } else {
             None
         }
     }
 
-    /// Whether a statement keyword such as `source:` or `import` starts
-    /// `n` tokens ahead.
+    /// Checks whether a `word:` from `keywords` starts `n` tokens ahead.
+    fn at_keyword_colon(&self, n: usize, keywords: &[&str]) -> bool {
+        self.is_keyword_colon_at(n)
+            && keywords
+                .iter()
+                .any(|keyword| self.text_at(n).eq_ignore_ascii_case(keyword))
+    }
+
+    /// Checks whether a statement keyword such as `source:` or `import`
+    /// starts `n` tokens ahead.
     fn at_statement_start(&self, n: usize) -> bool {
         if self.is_word_at(n, "import") {
             return true;
         }
-        self.clause_keyword_at(n)
-            .is_some_and(|word| STATEMENT_KEYWORDS.contains(&word.as_str()))
+        self.at_keyword_colon(n, STATEMENT_KEYWORDS)
     }
 
-    /// Whether a clause keyword (`group_by:`, `dimension:`, ...) starts
-    /// `n` tokens ahead.
+    /// Checks whether a clause keyword (`group_by:`, `dimension:`, ...)
+    /// starts `n` tokens ahead.
     fn at_clause_start(&self, n: usize) -> bool {
-        self.clause_keyword_at(n)
-            .is_some_and(|word| CLAUSE_KEYWORDS.contains(&word.as_str()))
+        self.at_keyword_colon(n, CLAUSE_KEYWORDS)
     }
 
-    /// The number of annotation tokens starting `n` ahead.
+    /// Counts the annotation tokens starting `n` ahead.
     fn annotations_ahead(&self, n: usize) -> usize {
         let mut count = 0;
         while matches!(
@@ -266,8 +277,8 @@ impl<'a> Parser<'a> {
 
     // ---- identifiers ----
 
-    /// Whether the token `n` ahead can be a name: a word or a backquoted
-    /// identifier.
+    /// Checks whether the token `n` ahead can be a name: a word or a
+    /// backquoted identifier.
     fn is_name_at(&self, n: usize) -> bool {
         matches!(self.kind_at(n), TokenKind::Word | TokenKind::QuotedIdent(_))
     }
@@ -296,7 +307,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `name.name...`; stops before `.*`.
+    /// Parses `name.name...`, stopping before `.*`.
     fn path(&mut self) -> Option<ast::Path> {
         let first = self.ident()?;
         let mut steps = vec![first];

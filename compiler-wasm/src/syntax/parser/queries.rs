@@ -64,7 +64,7 @@ impl<'a> Parser<'a> {
                 self.expect(&TokenKind::RParen, ")");
                 view
             }
-            TokenKind::Word | TokenKind::QuotedIdent(_) if self.clause_keyword_at(0).is_none() => {
+            TokenKind::Word | TokenKind::QuotedIdent(_) if !self.is_keyword_colon_at(0) => {
                 let name = self.ident()?;
                 // TODO: a dotted view path (`join_name.view`) keeps only
                 // its first step, because the AST names views by one
@@ -206,7 +206,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// An integer for `limit:` and `top:`.
+    /// Parses the whole number after `limit:` or `top:`.
     fn limit_value(&mut self) -> Option<ast::LimitValue> {
         if self.at(&TokenKind::Number) {
             let token = self.bump();
@@ -233,8 +233,8 @@ impl<'a> Parser<'a> {
         None
     }
 
-    /// `1000`, `10%`, `true` or `false` after `sample:`; a percentage is
-    /// kept as a number whose text ends in `%`.
+    /// Parses `1000`, `10%`, `true` or `false` after `sample:`. A
+    /// percentage is kept as a number whose text ends in `%`.
     fn sample_value(&mut self) -> Option<ast::Expr> {
         let span = self.span();
         if self.at(&TokenKind::Number) {
@@ -263,13 +263,14 @@ impl<'a> Parser<'a> {
         None
     }
 
-    /// Items of `group_by:`, `aggregate:`, `select:` and `calculate:`.
+    /// Parses the items of `group_by:`, `aggregate:`, `select:` or
+    /// `calculate:`.
     fn query_fields(&mut self, clause: &str) -> Vec<ast::QueryField> {
         let list_start = self.pos;
         let fields = self.list(
             |p| {
                 let n = p.annotations_ahead(0);
-                (p.is_name_at(n) && p.clause_keyword_at(n).is_none() && !p.is_word_at(n, "as"))
+                (p.is_name_at(n) && !p.is_keyword_colon_at(n) && !p.is_word_at(n, "as"))
                     || matches!(p.kind_at(n), TokenKind::Star | TokenKind::StarStar)
             },
             |p| p.query_field(clause),
@@ -329,21 +330,19 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// `*`, `**` or `prefix.*`, with an optional `{ except: a, b }`.
+    /// Parses `*`, `**` or `prefix.*`, with an optional `{ except: a, b }`.
     fn wildcard(&mut self, prefix: Option<ast::Path>) -> ast::QueryFieldKind {
         let double = self.bump().kind == TokenKind::StarStar;
         let mut except = Vec::new();
-        if self.at(&TokenKind::LBrace) && self.clause_keyword_at(1).as_deref() == Some("except") {
+        if self.at(&TokenKind::LBrace) && self.at_keyword_colon(1, &["except"]) {
             self.bump();
-            while self.clause_keyword_at(0).as_deref() == Some("except")
-                || self.eat(&TokenKind::Comma)
-            {
-                if self.clause_keyword_at(0).is_some() {
+            while self.at_keyword_colon(0, &["except"]) || self.eat(&TokenKind::Comma) {
+                if self.is_keyword_colon_at(0) {
                     self.bump();
                     self.bump();
                 }
                 except.extend(self.list(
-                    |p| p.is_name_at(0) && p.clause_keyword_at(0).is_none(),
+                    |p| p.is_name_at(0) && !p.is_keyword_colon_at(0),
                     |p| p.ident(),
                 ));
             }
@@ -360,7 +359,7 @@ impl<'a> Parser<'a> {
         let list_start = self.pos;
         let fields = self.list(
             |p| {
-                (p.is_name_at(0) && p.clause_keyword_at(0).is_none() && !p.at_word("by"))
+                (p.is_name_at(0) && !p.is_keyword_colon_at(0) && !p.at_word("by"))
                     || matches!(p.kind(), TokenKind::Star | TokenKind::StarStar)
             },
             |p| {
@@ -401,8 +400,7 @@ impl<'a> Parser<'a> {
         let items = self.list(
             |p| {
                 let n = p.annotations_ahead(0);
-                (p.is_name_at(n) && p.clause_keyword_at(n).is_none())
-                    || p.kind_at(n) == &TokenKind::LBrace
+                (p.is_name_at(n) && !p.is_keyword_colon_at(n)) || p.kind_at(n) == &TokenKind::LBrace
             },
             |p| {
                 let start = p.span();
@@ -431,7 +429,7 @@ impl<'a> Parser<'a> {
     fn order_items(&mut self) -> Vec<ast::OrderItem> {
         let list_start = self.pos;
         let items = self.list(
-            |p| (p.is_name_at(0) && p.clause_keyword_at(0).is_none()) || p.at(&TokenKind::Number),
+            |p| (p.is_name_at(0) && !p.is_keyword_colon_at(0)) || p.at(&TokenKind::Number),
             |p| {
                 let start = p.span();
                 let field = if p.at(&TokenKind::Number) {
@@ -471,9 +469,9 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Whether `expr` is `path.sum()` and the like: an aggregate method with
-/// no arguments called on a path, the only unnamed expression Malloy
-/// accepts in a field list.
+/// Checks whether `expr` is `path.sum()` or a similar aggregate method
+/// with no arguments called on a path. Malloy accepts no other unnamed
+/// expression in a field list.
 fn is_reference_aggregate(expr: &ast::Expr) -> bool {
     match &expr.kind {
         ast::ExprKind::MethodCall {
@@ -489,8 +487,8 @@ fn is_reference_aggregate(expr: &ast::Expr) -> bool {
     }
 }
 
-/// The first argument of `path.sum(x)`, which Malloy does not accept
-/// without a name.
+/// Returns the first argument of `path.sum(x)`, which Malloy does not
+/// accept without a name.
 fn aggregate_argument(expr: &ast::Expr) -> Option<&ast::Expr> {
     match &expr.kind {
         ast::ExprKind::MethodCall {

@@ -18,8 +18,9 @@ impl<'a> Parser<'a> {
             .push(Diagnostic::error(SYNTAX_ERROR, message, span));
     }
 
-    /// Whether a character the lexer rejected lies between the previous token
-    /// and the current one; an error here is most likely a consequence of it.
+    /// Checks whether a character the lexer rejected lies between the
+    /// previous token and the current one. An error here is most likely a
+    /// consequence of it.
     fn follows_lexer_error(&self) -> bool {
         let gap_start = self.prev_span().end;
         let gap_end = self.span().start;
@@ -191,15 +192,18 @@ impl<'a> Parser<'a> {
             Block::Source => SOURCE_COLON_WORDS,
             Block::Query => QUERY_COLON_WORDS,
         };
+
         if !colon_next && missing_colon_words.contains(&word.as_str()) {
             return Some(format!("Expected ':' following '{text}'"));
         }
+
         if word == "as" {
             return Some(
                 "Unsupported keyword 'as'. Use 'is' to name something (ex: `select: new_name is column_name`)"
                     .to_string(),
             );
         }
+
         // `group by:`, `groupby:`, `primary key:` and the like.
         let split_keyword = match (block, word.as_str()) {
             (Block::Source, "join") if colon_next => {
@@ -213,6 +217,7 @@ impl<'a> Parser<'a> {
             (Block::Query, "order" | "orderby") => Some(("by", "order_by:")),
             _ => None,
         };
+
         if let Some((second, keyword)) = split_keyword {
             let second_then_colon_or_name = self.is_word_at(1, second)
                 && matches!(self.kind_at(2), TokenKind::Colon | TokenKind::Word);
@@ -220,6 +225,7 @@ impl<'a> Parser<'a> {
                 return Some(format!("Unexpected '{text}'. Did you mean '{keyword}'?"));
             }
         }
+
         if colon_next && self.kind_at(2) == &TokenKind::Word {
             let (kind, choices): (&str, &[&str]) = match block {
                 Block::Document => ("a statement", &["run:", "query:", "source:"]),
@@ -238,6 +244,7 @@ impl<'a> Parser<'a> {
                 "Expected {kind}, '{written}' is not a keyword. Did you mean '{closest}'?"
             ));
         }
+
         None
     }
 }
@@ -285,8 +292,9 @@ const QUERY_COLON_WORDS: &[&str] = &[
     "timezone",
 ];
 
-/// The choice most similar to `written` by Jaro-Winkler similarity, the
-/// measure the reference uses for its suggestions; ties go to the first.
+/// Returns the choice most similar to `written` by Jaro-Winkler
+/// similarity, the measure the reference uses for its suggestions. Ties go
+/// to the first choice.
 fn closest_word<'c>(written: &str, choices: &[&'c str]) -> &'c str {
     let mut best = choices[0];
     let mut best_score = jaro_winkler(written, best);
@@ -311,6 +319,7 @@ fn jaro_winkler(a: &str, b: &str) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
+
     let window = (a.len().max(b.len()) / 2).saturating_sub(1);
     let mut a_matched = vec![false; a.len()];
     let mut b_matched = vec![false; b.len()];
@@ -327,9 +336,11 @@ fn jaro_winkler(a: &str, b: &str) -> f64 {
             }
         }
     }
+
     if matches == 0 {
         return 0.0;
     }
+
     let a_order = a
         .iter()
         .zip(&a_matched)
@@ -341,6 +352,7 @@ fn jaro_winkler(a: &str, b: &str) -> f64 {
         .filter(|(_, m)| **m)
         .map(|(c, _)| c);
     let transpositions = a_order.zip(b_order).filter(|(x, y)| x != y).count() / 2;
+
     let m = matches as f64;
     let jaro = (m / a.len() as f64 + m / b.len() as f64 + (m - transpositions as f64) / m) / 3.0;
     let prefix = a.iter().zip(&b).take(4).take_while(|(x, y)| x == y).count();

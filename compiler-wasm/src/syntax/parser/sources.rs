@@ -32,8 +32,9 @@ impl SourceOrQuery {
         }
     }
 
-    /// A bare name becomes a named query; another source becomes a
-    /// pipeline with no stages, which the translator rejects as a query.
+    /// Converts to a query. A bare name becomes a named query, and another
+    /// source becomes a pipeline with no stages, which the translator
+    /// rejects as a query.
     pub(super) fn into_query(self) -> ast::QueryExpr {
         match self {
             SourceOrQuery::Query(query) => query,
@@ -246,7 +247,7 @@ impl<'a> Parser<'a> {
                 self.bump();
             }
             let fields = self.list(
-                |p| (p.is_name_at(0) && p.clause_keyword_at(0).is_none()) || p.at(&TokenKind::Star),
+                |p| (p.is_name_at(0) && !p.is_keyword_colon_at(0)) || p.at(&TokenKind::Star),
                 |p| {
                     if p.is_name_at(0) && p.is_word_at(1, "is") {
                         // TODO: `include { new_name is old_name }` has no place in the
@@ -376,11 +377,12 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// Whether an item of a clause's list starts at the current token:
-    /// a name (after any annotations) that does not begin another clause.
+    /// Checks whether an item of a clause's list starts at the current
+    /// token: a name (after any annotations) that does not begin another
+    /// clause.
     pub(super) fn at_list_item(&self) -> bool {
         let n = self.annotations_ahead(0);
-        self.is_name_at(n) && self.clause_keyword_at(n).is_none() && !self.is_word_at(n, "as")
+        self.is_name_at(n) && !self.is_keyword_colon_at(n) && !self.is_word_at(n, "as")
     }
 
     /// `name is expr` items of `dimension:` and `measure:`.

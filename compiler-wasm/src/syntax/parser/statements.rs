@@ -35,7 +35,7 @@ impl<'a> Parser<'a> {
         ast::Document { statements }
     }
 
-    /// One statement with the `#` annotations before it.
+    /// Parses one statement with the `#` annotations before it.
     fn statement(&mut self) -> Option<ast::Statement> {
         let start = self.span();
         let annotations = self.annotations();
@@ -150,7 +150,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Whether a definition `name is ...` (or `name(params) is ...`)
+    /// Checks whether a definition `name is ...` (or `name(params) is ...`)
     /// starts at the current token, after any annotations.
     fn at_definition_start(&self) -> bool {
         let n = self.annotations_ahead(0);
