@@ -206,6 +206,17 @@ pub enum StageKind {
     Reduce,
     /// `select`: one row per source row.
     Project,
+    /// `index:`: one row per field and value, for search.
+    Index,
+}
+
+/// The fields an `index:` stage lists, and how rows are weighted.
+#[derive(Debug, Clone)]
+pub struct IndexSpec {
+    /// Field paths as written (`carriers.nickname`) with their values.
+    pub fields: Vec<(String, Expr)>,
+    /// The `by` measure; rows are counted without one.
+    pub weight: Option<Expr>,
 }
 
 /// One stage of a query pipeline, or the body of a nest.
@@ -222,6 +233,10 @@ pub struct Stage {
     pub ordered_explicitly: bool,
     pub limit: Option<u64>,
     pub annotations: Vec<String>,
+    /// Set for [`StageKind::Index`] stages.
+    pub index: Option<IndexSpec>,
+    /// `sample:` as DuckDB's sample size, such as `5000` or `10%`.
+    pub sample: Option<String>,
 }
 
 #[derive(Debug, Clone)]

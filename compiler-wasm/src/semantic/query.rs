@@ -4,14 +4,26 @@
 use std::rc::Rc;
 
 use super::expr::{Resolved, Scope};
-use super::ir::{Eval, Expr};
+use super::ir::{Eval, Expr, ExprKind, Literal};
+use super::types::{DataType, NumberSubtype};
 use super::model::{
-    FieldKind, OutputField, OutputValue, Query, SourceDef, Stage, StageKind,
+    FieldKind, IndexSpec, OutputField, OutputValue, Query, SourceDef, Stage, StageKind,
 };
 use super::source::query_output_source;
 use super::{annotation_texts, ModelEntry, Translator};
 use crate::diagnostics::Span;
 use crate::syntax::ast;
+
+/// The sample size of `sample: true`.
+const DEFAULT_SAMPLE_ROWS: u64 = 100_000;
+
+/// Whether `index: *` lists fields of this type.
+fn is_indexable(ty: &DataType) -> bool {
+    matches!(
+        ty,
+        DataType::String | DataType::Number(_) | DataType::Boolean | DataType::Date(_) | DataType::Timestamp(_)
+    )
+}
 
 /// The views that make up one stage: a base and its refinements.
 type StageSpec = Vec<ast::ViewExpr>;
@@ -277,6 +289,8 @@ impl Translator<'_> {
             ordered_explicitly: false,
             limit: None,
             annotations,
+            index: None,
+            sample: None,
         };
         let checks_before = self.pending_ungroup_checks.len();
         let mut having_asts: Vec<&ast::Expr> = Vec::new();
@@ -363,9 +377,19 @@ impl Translator<'_> {
                 ast::QueryStatementKind::Limit(value) | ast::QueryStatementKind::Top(value) => {
                     stage.limit = Some(value.value);
                 }
-                ast::QueryStatementKind::Index { .. } | ast::QueryStatementKind::Sample(_) => {
-                    // TODO: `index:` and `sample:` are not translated yet.
-                    self.error("unsupported-statement", "This statement is not supported yet", statement.span);
+                ast::QueryStatementKind::Index { fields, by } => {
+                    self.translate_index(&mut stage, fields, by.as_ref());
+                }
+                ast::QueryStatementKind::Sample(value) => {
+                    stage.sample = match &value.kind {
+                        ast::ExprKind::Number(text) => Some(text.clone()),
+                        ast::ExprKind::Boolean(true) => Some(DEFAULT_SAMPLE_ROWS.to_string()),
+                        ast::ExprKind::Boolean(false) => None,
+                        _ => {
+                            self.error("invalid-sample", "`sample:` needs a row count, a percentage or true", value.span);
+                            None
+                        }
+                    };
                 }
                 ast::QueryStatementKind::Timezone(_) | ast::QueryStatementKind::Extend(_) => {}
                 ast::QueryStatementKind::PartitionBy(_) => {
@@ -436,7 +460,7 @@ impl Translator<'_> {
             if expr.is_error() {
                 continue;
             }
-            if expr.ty != super::types::DataType::Boolean {
+            if expr.ty != DataType::Boolean {
                 self.error("non-boolean-filter", "Filter expression must have boolean value", condition.span);
                 continue;
             }
@@ -475,7 +499,7 @@ impl Translator<'_> {
             stage.order_by.push((index, descending));
             stage.ordered_explicitly = true;
         }
-        if stage.order_by.is_empty() && kind == StageKind::Reduce {
+        if stage.order_by.is_empty() && stage.kind == StageKind::Reduce {
             stage.order_by = default_ordering(&stage);
         }
 
@@ -491,6 +515,62 @@ impl Translator<'_> {
             }
         }
         Some(stage)
+    }
+
+    /// Fills an `index:` stage: its fields, weight and fixed output columns.
+    fn translate_index(&mut self, stage: &mut Stage, fields: &[ast::QueryField], by: Option<&ast::Path>) {
+        let source = stage.source.clone();
+        let scope = Scope::source(&source);
+        let mut listed: Vec<(String, Expr)> = Vec::new();
+        for field in fields {
+            match &field.kind {
+                ast::QueryFieldKind::Reference(path) => {
+                    if let Some(Resolved::Value { expr, is_measure: false, .. }) = self.resolve_path(&scope, path) {
+                        let name = path.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(".");
+                        listed.push((name, expr));
+                    }
+                }
+                ast::QueryFieldKind::Wildcard { prefix: None, except, .. } => {
+                    let mut names: Vec<(String, Expr)> = source
+                        .fields
+                        .iter()
+                        .filter(|f| !f.hidden && !except.iter().any(|e| e.name == f.name))
+                        .filter_map(|f| match &f.kind {
+                            FieldKind::Dimension(expr) if is_indexable(&expr.ty) => Some((f.name.clone(), expr.clone())),
+                            _ => None,
+                        })
+                        .collect();
+                    names.sort_by(|a, b| a.0.cmp(&b.0));
+                    listed.extend(names);
+                }
+                _ => self.error("invalid-index-field", "`index:` takes field names and `*`", field.span),
+            }
+        }
+        let weight = by.and_then(|path| match self.resolve_path(&scope, path) {
+            Some(Resolved::Value { expr, .. }) if expr.eval == Eval::Aggregate => Some(expr),
+            Some(_) => {
+                self.error("invalid-index-weight", "`index: ... by` needs a measure", path.span);
+                None
+            }
+            None => None,
+        });
+        stage.kind = StageKind::Index;
+        stage.index = Some(IndexSpec { fields: listed, weight });
+        let text = |name: &str| OutputField {
+            name: name.to_string(),
+            value: OutputValue::Dimension(Expr::literal(Literal::Null, DataType::String)),
+            annotations: Vec::new(),
+        };
+        stage.fields = vec![text("fieldName"), text("fieldPath"), text("fieldValue"), text("fieldType")];
+        stage.fields.push(OutputField {
+            name: "weight".to_string(),
+            value: OutputValue::Aggregate(Expr::new(
+                ExprKind::Literal(Literal::Null),
+                DataType::Number(Some(NumberSubtype::Integer)),
+                Eval::Aggregate,
+            )),
+            annotations: Vec::new(),
+        });
     }
 
     /// Translates one `calculate:` field against the stage's outputs.

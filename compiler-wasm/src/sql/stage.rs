@@ -51,7 +51,11 @@ impl Generator<'_> {
     /// The SQL of a top-level stage: its level query, ordered and limited.
     pub fn stage_sql(&self, stage: &Stage, default_limit: Option<u64>) -> String {
         let d = self.dialect;
-        let level = self.level_sql(stage, &Level::default());
+        let level = if stage.kind == StageKind::Index {
+            self.index_sql(stage)
+        } else {
+            self.level_sql(stage, &Level::default())
+        };
         let columns: Vec<String> = stage.fields.iter().map(|f| d.quote_identifier(&f.name)).collect();
         let mut sql = format!(
             "SELECT {}\nFROM (\n{}\n) AS result",
@@ -84,7 +88,14 @@ impl Generator<'_> {
     }
 
     /// `FROM ... LEFT JOIN ...` for the root source and the planned joins.
-    fn from_sql(&self, root: &SourceDef, tree: &JoinTree, keyed: &[Vec<String>], context: &ExprContext) -> String {
+    fn from_sql(
+        &self,
+        root: &SourceDef,
+        sample: Option<&str>,
+        tree: &JoinTree,
+        keyed: &[Vec<String>],
+        context: &ExprContext,
+    ) -> String {
         let d = self.dialect;
         let with_key = |relation: String, path: &[String]| {
             if keyed.iter().any(|p| p == path) {
@@ -93,7 +104,11 @@ impl Generator<'_> {
                 relation
             }
         };
-        let mut sql = format!("FROM {} AS base", with_key(self.relation_sql(root), &[]));
+        let mut relation = self.relation_sql(root);
+        if let Some(size) = sample {
+            relation = format!("(SELECT * FROM {relation} AS unsampled USING SAMPLE {size})");
+        }
+        let mut sql = format!("FROM {} AS base", with_key(relation, &[]));
         for join in &tree.joins {
             if let Relation::Unnest(array) = &join.join.source.relation {
                 let parent = &join.path[..join.path.len() - 1];
@@ -242,7 +257,7 @@ impl Generator<'_> {
             // A level with only nests still has one row per group.
             select.push("COUNT(1) AS \"__rows\"".to_string());
         }
-        let mut core = format!("SELECT {}\n{}", select.join(",\n  "), self.from_sql(source, &tree, &keyed, &context));
+        let mut core = format!("SELECT {}\n{}", select.join(",\n  "), self.from_sql(source, stage.sample.as_deref(), &tree, &keyed, &context));
         for (index, (relation, kept)) in ungrouped_joins.iter().enumerate() {
             let sub_alias = d.quote_identifier(&format!("__ungrouped{index}"));
             let conditions: Vec<String> = kept
@@ -310,6 +325,107 @@ impl Generator<'_> {
         format!("SELECT {}\nFROM (\n{core}\n) AS core{joins}", columns.join(", "))
     }
 
+    /// The rows of an `index:` stage: one per field and distinct value (a
+    /// `min to max` range for numbers), weighted by the row count or the
+    /// `by` measure, plus one row with no field that weighs every row, as
+    /// the reference produces.
+    fn index_sql(&self, stage: &Stage) -> String {
+        let d = self.dialect;
+        let source = &*stage.source;
+        let Some(index) = &stage.index else {
+            return self.level_sql(stage, &Level::default());
+        };
+        let mut filters: Vec<Expr> = source.filters.clone();
+        filters.extend(stage.filters.iter().cloned());
+        let mut analysed: Vec<&Expr> = index.fields.iter().map(|(_, e)| e).collect();
+        analysed.extend(filters.iter());
+        if let Some(weight) = &index.weight {
+            analysed.push(weight);
+        }
+        let tree = JoinTree::build(source, &analysed);
+        let keyed = paths_needing_generated_key(source, &tree, &analysed);
+        let context = ExprContext {
+            dialect: d,
+            root: source,
+            tree: &tree,
+            ungrouped: &[],
+            window_partition: Vec::new(),
+            window_order: Vec::new(),
+        };
+        let case_of = |arms: Vec<(usize, String)>, otherwise: &str| {
+            if arms.is_empty() {
+                return d.cast(otherwise, "VARCHAR", false);
+            }
+            let mut text = String::from("CASE \"__group_set\"");
+            for (set, value) in arms {
+                text.push_str(&format!(" WHEN {set} THEN {value}"));
+            }
+            text.push_str(&format!(" ELSE {otherwise} END"));
+            text
+        };
+        let names: Vec<(usize, String)> = index
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (i, d.string_literal(name)))
+            .collect();
+        let types: Vec<(usize, String)> = index
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, (_, e))| (i, d.string_literal(&e.ty.name())))
+            .collect();
+        let values: Vec<(usize, String)> = index
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, e))| !matches!(e.ty, DataType::Number(_)))
+            .map(|(i, (_, e))| (i, d.cast(&context.render(e), "VARCHAR", false)))
+            .collect();
+        let ranges: Vec<(usize, String)> = index
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, e))| matches!(e.ty, DataType::Number(_)))
+            .map(|(i, (_, e))| {
+                let value = context.render(e);
+                (
+                    i,
+                    format!(
+                        "MIN({}) || ' to ' || {}",
+                        d.cast(&value, "VARCHAR", false),
+                        d.cast(&format!("MAX({value})"), "VARCHAR", false)
+                    ),
+                )
+            })
+            .collect();
+        let weight = match &index.weight {
+            Some(weight) => context.render(weight),
+            None => "COUNT(1)".to_string(),
+        };
+        let mut sql = format!(
+            "SELECT {} AS \"fieldName\",\n  {} AS \"fieldPath\",\n  {} AS \"fieldType\",\n  {} AS \"fieldValue\",\n  {weight} AS \"weight\",\n  {} AS \"fieldRange\",\n  \"__group_set\"\n{}",
+            case_of(names.clone(), "NULL"),
+            case_of(names, "NULL"),
+            case_of(types, "NULL"),
+            case_of(values, "NULL"),
+            case_of(ranges, "NULL"),
+            self.from_sql(source, stage.sample.as_deref(), &tree, &keyed, &context),
+        );
+        sql.push_str(&format!(
+            "\nCROSS JOIN (SELECT UNNEST(GENERATE_SERIES(0, {}, 1)) AS \"__group_set\") AS group_sets",
+            index.fields.len()
+        ));
+        if !filters.is_empty() {
+            let conditions: Vec<String> = filters.iter().map(|f| context.render(f)).collect();
+            sql.push_str(&format!("\nWHERE {}", conditions.join(" AND ")));
+        }
+        sql.push_str("\nGROUP BY 1, 2, 3, 4, 7");
+        format!(
+            "SELECT \"fieldName\", \"fieldPath\", COALESCE(\"fieldValue\", \"fieldRange\") AS \"fieldValue\", \"fieldType\", \"weight\"\nFROM (\n{sql}\n) AS indexed"
+        )
+    }
+
     /// One row per group of the enclosing levels, with the nest's rows as
     /// an ordered, limited list of records.
     fn nest_list_sql(&self, name: &str, nested: &Stage, level: &Level) -> String {
@@ -366,7 +482,7 @@ impl Generator<'_> {
             .collect();
         select.extend(extra.iter().enumerate().map(|(i, e)| format!("{} AS \"__x{i}\"", context.render(e))));
         select.push(format!("{} AS \"__value\"", context.render(measure)));
-        let mut sql = format!("SELECT {}\n{}", select.join(", "), self.from_sql(source, &tree, &keyed, &context));
+        let mut sql = format!("SELECT {}\n{}", select.join(", "), self.from_sql(source, None, &tree, &keyed, &context));
         if !filters.is_empty() {
             let conditions: Vec<String> = filters.iter().map(|f| context.render(f)).collect();
             sql.push_str(&format!("\nWHERE {}", conditions.join(" AND ")));
