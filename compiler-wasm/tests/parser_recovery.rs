@@ -6,7 +6,7 @@ use malloy_compiler::diagnostics::LineIndex;
 use malloy_compiler::syntax::parse;
 
 /// Parses `text` and returns its problems as (line, column, message) with
-/// 1-based lines and columns.
+/// 1-based lines and columns, checking that each is a syntax error.
 fn problems(text: &str) -> Vec<(u32, u32, String)> {
     let (_, diagnostics) = parse(text);
     let index = LineIndex::new(text);
@@ -375,4 +375,23 @@ fn unsupported_syntax_is_reported() {
         assert_eq!(diagnostics.len(), 1, "{text}: {diagnostics:?}");
         assert_eq!(diagnostics[0].message, message, "{text}");
     }
+}
+
+#[test]
+fn orphaned_annotation_is_reported() {
+    let text = "run: a -> { group_by: x }\n# orphan\n";
+    let (_, diagnostics) = parse(text);
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].code, "orphaned-object-annotation");
+    assert_eq!(
+        diagnostics[0].message,
+        "Object annotation not connected to any object"
+    );
+    let span = diagnostics[0].span;
+    assert_eq!(&text[span.start as usize..span.end as usize], "# orphan\n");
+
+    let text = "# before import\nimport 'x.malloy'\n";
+    let (document, diagnostics) = parse(text);
+    assert_eq!(diagnostics[0].code, "orphaned-object-annotation");
+    assert_eq!(document.statements.len(), 1);
 }

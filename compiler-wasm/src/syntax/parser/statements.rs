@@ -3,6 +3,7 @@
 
 use super::recovery::Block;
 use super::{ast, Parser};
+use crate::diagnostics::Diagnostic;
 use crate::syntax::lexer::TokenKind;
 
 impl<'a> Parser<'a> {
@@ -39,8 +40,18 @@ impl<'a> Parser<'a> {
     fn statement(&mut self) -> Option<ast::Statement> {
         let start = self.span();
         let annotations = self.annotations();
+        let orphaned = matches!(self.kind(), TokenKind::DocAnnotation | TokenKind::Eof)
+            || self.at_word("import");
+        if let (true, Some(first)) = (orphaned, annotations.first()) {
+            // The reference rejects `#` lines that precede no source, query or
+            // run, with this code and message.
+            self.diagnostics.push(Diagnostic::error(
+                "orphaned-object-annotation",
+                "Object annotation not connected to any object",
+                first.span,
+            ));
+        }
         if matches!(self.kind(), TokenKind::DocAnnotation | TokenKind::Eof) {
-            // Annotations that precede nothing apply to nothing.
             return None;
         }
         if self.at_word("import") {
@@ -250,16 +261,7 @@ impl<'a> Parser<'a> {
             },
         );
         if definitions.is_empty() && self.pos == list_start {
-            // TODO: Malloy also accepts an unnamed `query: source -> {...}`,
-            // which this parser rejects.
-            let span = self.span();
-            self.error(
-                format!(
-                    "a query definition needs a name: expected `name is ...` at {}",
-                    self.describe_current()
-                ),
-                span,
-            );
+            self.error_missing_name();
         }
         definitions
     }
