@@ -78,7 +78,6 @@ const CLAUSE_KEYWORDS: &[&str] = &[
     "partition_by",
     "primary_key",
     "project",
-    "query",
     "rename",
     "sample",
     "select",

@@ -360,7 +360,7 @@ impl<'a> Parser<'a> {
             "join_one" => self.joins(ast::JoinKind::One),
             "join_many" => self.joins(ast::JoinKind::Many),
             "join_cross" => self.joins(ast::JoinKind::Cross),
-            "view" | "query" => ast::SourceStatementKind::Views(self.view_definitions()),
+            "view" => ast::SourceStatementKind::Views(self.view_definitions()),
             "where" => ast::SourceStatementKind::Where(self.filter_list()),
             "timezone" => ast::SourceStatementKind::Timezone(self.string_literal()?),
             _ => {
