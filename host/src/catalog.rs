@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use malloy_compiler::{ModelOutput, Problem, Severity};
 use serde_json::Value as Json;
@@ -37,6 +38,7 @@ pub struct Project {
 pub struct PackageSlot {
     pub name: String,
     location: PackageLocation,
+    query_timeout: Duration,
     state: RwLock<Option<Arc<PackageState>>>,
     loading: tokio::sync::Mutex<()>,
 }
@@ -54,6 +56,8 @@ pub struct LoadedPackage {
     pub models: BTreeMap<String, Result<ModelOutput, ModelError>>,
     /// Every `.malloynb` file by package-relative path.
     pub notebooks: Vec<String>,
+    /// Every `.parquet` and `.csv` file by package-relative path.
+    pub databases: Vec<String>,
 }
 
 /// A model that does not compile.
@@ -79,6 +83,17 @@ impl Catalog {
         Catalog { projects, sandbox }
     }
 
+    /// Sets the time a query may run before DuckDB interrupts it, for
+    /// packages loaded from now on.
+    pub fn with_query_timeout(mut self, timeout: Duration) -> Catalog {
+        for project in &mut self.projects {
+            for package in &mut project.packages {
+                package.query_timeout = timeout;
+            }
+        }
+        self
+    }
+
     pub fn project(&self, name: &str) -> Option<&Project> {
         self.projects.iter().find(|project| project.name == name)
     }
@@ -96,7 +111,7 @@ impl Catalog {
         }
     }
 
-    /// Whether every package has been loaded (successfully or not).
+    /// Returns whether every package has been loaded (successfully or not).
     pub fn initialized(&self) -> bool {
         self.projects
             .iter()
@@ -104,7 +119,7 @@ impl Catalog {
             .all(|package| package.current().is_some())
     }
 
-    /// The load errors of packages that failed, as `(project, package,
+    /// Returns the load errors of packages that failed, as `(project, package,
     /// message)`.
     pub fn load_errors(&self) -> Vec<(String, String, String)> {
         let mut errors = Vec::new();
@@ -132,17 +147,18 @@ impl PackageSlot {
         PackageSlot {
             name: config.name,
             location: config.location,
+            query_timeout: crate::db::DEFAULT_QUERY_TIMEOUT,
             state: RwLock::new(None),
             loading: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// The loaded state, if loading has finished.
+    /// Returns the loaded state, if loading has finished.
     pub fn current(&self) -> Option<Arc<PackageState>> {
         self.state.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// The package's state, loading it first if needed. Concurrent callers
+    /// Returns the package's state, loading it first if needed. Concurrent callers
     /// wait for one load.
     pub async fn state(&self, sandbox: &Arc<Sandbox>) -> Arc<PackageState> {
         if let Some(state) = self.current() {
@@ -163,10 +179,11 @@ impl PackageSlot {
 
     async fn load(&self, sandbox: &Arc<Sandbox>) -> Arc<PackageState> {
         let location = self.location.clone();
+        let query_timeout = self.query_timeout;
         let sandbox = Arc::clone(sandbox);
         let name = self.name.clone();
         let started = std::time::Instant::now();
-        let state = tokio::task::spawn_blocking(move || load_package(&location, sandbox))
+        let state = tokio::task::spawn_blocking(move || load_package(&location, sandbox, query_timeout))
             .await
             .unwrap_or_else(|error| Err(format!("loading stopped unexpectedly: {error}")));
         match &state {
@@ -185,7 +202,11 @@ impl PackageSlot {
     }
 }
 
-fn load_package(location: &PackageLocation, sandbox: Arc<Sandbox>) -> PackageState {
+fn load_package(
+    location: &PackageLocation,
+    sandbox: Arc<Sandbox>,
+    query_timeout: Duration,
+) -> PackageState {
     let root = match location {
         PackageLocation::Local(root) => root,
         PackageLocation::Unsupported(url) => {
@@ -203,15 +224,21 @@ fn load_package(location: &PackageLocation, sandbox: Arc<Sandbox>) -> PackageSta
     let text_field = |key: &str| manifest.get(key).and_then(Json::as_str).map(str::to_string);
 
     let database = PackageDatabase::open(root)
-        .map_err(|error| format!("Unable to load package: {error}"))?;
+        .map_err(|error| format!("Unable to load package: {error}"))?
+        .with_query_timeout(query_timeout);
     let host = Arc::new(PackageHost::new(Arc::new(database)));
     let compiler = Arc::new(PackageCompiler::new(sandbox, Arc::clone(&host)));
 
-    let mut model_paths = Vec::new();
-    let mut notebooks = Vec::new();
-    collect_files(root, root, &mut model_paths, &mut notebooks);
+    let mut files = PackageFiles::default();
+    collect_files(root, root, &mut files);
+    let PackageFiles {
+        models: mut model_paths,
+        mut notebooks,
+        mut databases,
+    } = files;
     model_paths.sort();
     notebooks.sort();
+    databases.sort();
 
     let models = model_paths
         .into_iter()
@@ -228,12 +255,21 @@ fn load_package(location: &PackageLocation, sandbox: Arc<Sandbox>) -> PackageSta
         compiler,
         models,
         notebooks,
+        databases,
     })
 }
 
-/// Adds the package-relative paths of `.malloy` and `.malloynb` files under
-/// `folder`, skipping hidden folders and `node_modules`.
-fn collect_files(root: &Path, folder: &Path, models: &mut Vec<String>, notebooks: &mut Vec<String>) {
+/// Package-relative paths of the files a package serves.
+#[derive(Debug, Default)]
+struct PackageFiles {
+    models: Vec<String>,
+    notebooks: Vec<String>,
+    databases: Vec<String>,
+}
+
+/// Adds the package-relative paths of models, notebooks and data files
+/// under `folder`, skipping hidden entries and `node_modules`.
+fn collect_files(root: &Path, folder: &Path, files: &mut PackageFiles) {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return;
     };
@@ -250,7 +286,7 @@ fn collect_files(root: &Path, folder: &Path, models: &mut Vec<String>, notebooks
         };
         if file_type.is_dir() {
             if name != "node_modules" {
-                collect_files(root, &path, models, notebooks);
+                collect_files(root, &path, files);
             }
             continue;
         }
@@ -263,9 +299,11 @@ fn collect_files(root: &Path, folder: &Path, models: &mut Vec<String>, notebooks
             continue;
         };
         if name.ends_with(".malloy") {
-            models.push(relative);
+            files.models.push(relative);
         } else if name.ends_with(".malloynb") {
-            notebooks.push(relative);
+            files.notebooks.push(relative);
+        } else if name.ends_with(".parquet") || name.ends_with(".csv") {
+            files.databases.push(relative);
         }
     }
 }
@@ -290,7 +328,7 @@ pub fn model_error(host: &PackageHost, error: CompileError) -> ModelError {
     ModelError { message }
 }
 
-/// The problems that are errors, or all of them if none is.
+/// Returns the problems that are errors, or all of them if none is.
 fn errors_first(problems: &[Problem]) -> Vec<&Problem> {
     let errors: Vec<&Problem> = problems
         .iter()

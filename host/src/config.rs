@@ -40,13 +40,17 @@ pub struct Options {
     /// The compiler component (.wasm), built by scripts/setup.sh.
     #[arg(long = "compiler_wasm", env = "MALLOY_COMPILER_WASM")]
     pub compiler_wasm: Option<PathBuf>,
+    /// Time a query may run on DuckDB before it is interrupted, in
+    /// milliseconds.
+    #[arg(long = "query_timeout_ms", env = "PUBLISHER_QUERY_TIMEOUT_MS", default_value_t = 300_000)]
+    pub query_timeout_ms: u64,
     /// Row limit for queries that set none.
     #[arg(long = "default_row_limit", env = "PUBLISHER_DEFAULT_QUERY_ROW_LIMIT", default_value_t = 1000)]
     pub default_row_limit: u64,
 }
 
 impl Options {
-    /// The addresses to listen on.
+    /// Returns the addresses to listen on.
     pub fn listen_addresses(&self) -> Vec<SocketAddr> {
         match self.host {
             Some(host) => vec![SocketAddr::new(host, self.port)],

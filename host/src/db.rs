@@ -8,7 +8,9 @@
 //! do not wait behind one another.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use duckdb::types::Value;
 use duckdb::{Config, Connection};
@@ -17,6 +19,10 @@ use malloy_compiler::Column;
 /// Maximum number of rows a query may return. The compiler adds a default
 /// `LIMIT` of its own, so only queries that set a larger limit reach this.
 pub const MAX_RESULT_ROWS: usize = 100_000;
+
+/// Time a query may run before DuckDB interrupts it, as the reference
+/// Publisher's default `PUBLISHER_QUERY_TIMEOUT_MS`.
+pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Connections kept open for reuse per package; more are made on demand and
 /// closed after use.
@@ -30,6 +36,8 @@ pub enum DbError {
     Sql(String),
     #[error("the query returned more than {MAX_RESULT_ROWS} rows; add a smaller `limit:`")]
     TooManyRows,
+    #[error("the query did not finish within {} s and was interrupted", .0.as_secs_f64())]
+    Timeout(Duration),
     /// The package folder cannot be used as a database root.
     #[error("{0}")]
     Setup(String),
@@ -48,6 +56,7 @@ pub struct PackageDatabase {
     /// The first connection: never used for queries, only cloned.
     template: Mutex<Connection>,
     idle: Mutex<Vec<Connection>>,
+    query_timeout: Duration,
 }
 
 impl std::fmt::Debug for PackageDatabase {
@@ -97,7 +106,14 @@ impl PackageDatabase {
             root,
             template: Mutex::new(connection),
             idle: Mutex::new(Vec::new()),
+            query_timeout: DEFAULT_QUERY_TIMEOUT,
         })
+    }
+
+    /// Sets the time a query may run before DuckDB interrupts it.
+    pub fn with_query_timeout(mut self, timeout: Duration) -> PackageDatabase {
+        self.query_timeout = timeout;
+        self
     }
 
     /// The package folder, canonical.
@@ -105,32 +121,53 @@ impl PackageDatabase {
         &self.root
     }
 
-    /// Runs a query and reads every row.
+    /// Runs a query and reads every row, interrupting it after the query
+    /// timeout.
     #[tracing::instrument(level = "debug", skip_all, fields(db.system = "duckdb", rows = tracing::field::Empty))]
     pub fn run_query(&self, sql: &str) -> Result<QueryRows, DbError> {
         self.with_connection(|connection| {
-            let mut statement = connection.prepare(sql).map_err(|e| self.sql_error(e))?;
-            let mut rows = statement.query([]).map_err(|e| self.sql_error(e))?;
-            let columns: Vec<String> = rows
-                .as_ref()
-                .map(|statement| statement.column_names())
-                .unwrap_or_default();
-            let mut values = Vec::new();
-            while let Some(row) = rows.next().map_err(|e| self.sql_error(e))? {
-                if values.len() == MAX_RESULT_ROWS {
-                    return Err(DbError::TooManyRows);
+            let interrupt = connection.interrupt_handle();
+            let timeout = self.query_timeout;
+            let (finished, finished_signal) = mpsc::channel::<()>();
+            let watchdog = std::thread::spawn(move || {
+                let timed_out = finished_signal.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout);
+                if timed_out {
+                    interrupt.interrupt();
                 }
-                let mut cells = Vec::with_capacity(columns.len());
-                for index in 0..columns.len() {
-                    cells.push(row.get::<_, Value>(index).map_err(|e| self.sql_error(e))?);
-                }
-                values.push(cells);
+                timed_out
+            });
+            let outcome = self.read_rows(connection, sql);
+            drop(finished);
+            let timed_out = watchdog.join().unwrap_or(false);
+            match outcome {
+                Err(_) if timed_out => Err(DbError::Timeout(timeout)),
+                outcome => outcome,
             }
-            tracing::Span::current().record("rows", values.len());
-            Ok(QueryRows {
-                columns,
-                rows: values,
-            })
+        })
+    }
+
+    fn read_rows(&self, connection: &Connection, sql: &str) -> Result<QueryRows, DbError> {
+        let mut statement = connection.prepare(sql).map_err(|e| self.sql_error(e))?;
+        let mut rows = statement.query([]).map_err(|e| self.sql_error(e))?;
+        let columns: Vec<String> = rows
+            .as_ref()
+            .map(|statement| statement.column_names())
+            .unwrap_or_default();
+        let mut values = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| self.sql_error(e))? {
+            if values.len() == MAX_RESULT_ROWS {
+                return Err(DbError::TooManyRows);
+            }
+            let mut cells = Vec::with_capacity(columns.len());
+            for index in 0..columns.len() {
+                cells.push(row.get::<_, Value>(index).map_err(|e| self.sql_error(e))?);
+            }
+            values.push(cells);
+        }
+        tracing::Span::current().record("rows", values.len());
+        Ok(QueryRows {
+            columns,
+            rows: values,
         })
     }
 

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use malloy_publisher::catalog::Catalog;
@@ -50,7 +51,10 @@ async fn run(options: Options) -> anyhow::Result<()> {
         .tempdir()?;
     std::env::set_current_dir(empty_folder.path())?;
 
-    let catalog = Arc::new(Catalog::new(server_config, sandbox));
+    let catalog = Arc::new(
+        Catalog::new(server_config, sandbox)
+            .with_query_timeout(Duration::from_millis(options.query_timeout_ms)),
+    );
     let state = AppState {
         catalog: Arc::clone(&catalog),
         default_row_limit: options.default_row_limit,

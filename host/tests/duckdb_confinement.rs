@@ -126,3 +126,20 @@ fn tables_and_sql_are_described() {
     assert!(database.describe_table("'/etc/passwd'").is_err());
     assert!(database.describe_table("/etc/passwd").is_err());
 }
+
+#[test]
+fn slow_queries_are_interrupted() {
+    let folder = package_with_csv();
+    let database = PackageDatabase::open(folder.path())
+        .unwrap()
+        .with_query_timeout(std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let error = database
+        .run_query("SELECT count(*) FROM range(10000000000) a, range(1000) b")
+        .unwrap_err();
+    assert!(matches!(error, malloy_publisher::db::DbError::Timeout(_)), "{error:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // The connection goes back to the pool and still works.
+    let rows = database.run_query("SELECT 1 AS one").unwrap();
+    assert_eq!(rows.rows.len(), 1);
+}

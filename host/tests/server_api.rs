@@ -564,3 +564,25 @@ fn sandbox_limits_fail_one_model_only() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(result_rows(&body).len(), 2);
 }
+
+#[test]
+fn databases_and_about() {
+    let server = server();
+    let (status, body) = server.get("/projects/shop/packages/shop/databases");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!([{
+            "path": "data/items.csv",
+            "type": "embedded",
+            "info": {"name": "data/items.csv", "rowCount": 3, "columns": [
+                {"name": "id", "type": "number"},
+                {"name": "name", "type": "string"},
+                {"name": "price", "type": "number"}
+            ]}
+        }])
+    );
+    let (status, body) = server.get("/projects/shop/about");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, json!({"readme": "# Shop\n"}));
+}

@@ -15,7 +15,7 @@ struct Component;
 
 export!(Component);
 
-/// The compiler's [`crate::Host`], answered by the component's imports.
+/// The compiler's [`crate::Host`], implemented with the component's imports.
 struct ImportedHost;
 
 impl crate::Host for ImportedHost {

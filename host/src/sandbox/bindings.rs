@@ -1,5 +1,5 @@
 //! The host side of `wit/malloy-compiler.wit`: the generated bindings, the
-//! package's answers to the component's `host` imports, and conversions
+//! package's implementation of the component's `host` imports, and conversions
 //! between the WIT types and the compiler crate's own types.
 
 use malloy_compiler as compiler;

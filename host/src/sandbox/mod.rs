@@ -2,7 +2,7 @@
 //! component for the server, one sandboxed instance per package.
 //!
 //! Each instance has its own `Store` with a memory cap and a deadline per
-//! call. Its `host` imports answer from that package only (files inside the
+//! call. Its `host` imports read from that package only (files inside the
 //! package folder, schemas from the package's DuckDB), and its WASI imports
 //! see an empty context: no files, no environment, no network, and stderr
 //! captured in memory. A trap (memory cap, deadline, guest panic) fails the
@@ -56,7 +56,7 @@ impl Default for SandboxLimits {
     }
 }
 
-/// Why a compile call failed.
+/// The reason a compile call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
     /// The compiler rejected the model or query.
@@ -73,7 +73,7 @@ pub enum CompileError {
     Crashed(String),
 }
 
-/// The messages of the errors among `problems` (of every problem if none is
+/// Joins the messages of the errors among `problems` (of every problem if none is
 /// an error), one per line.
 fn problem_summary(problems: &[Problem]) -> String {
     let is_error = |problem: &&Problem| problem.severity == malloy_compiler::Severity::Error;

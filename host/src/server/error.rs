@@ -29,7 +29,8 @@ impl AppError {
         AppError::new(StatusCode::NOT_FOUND, message)
     }
 
-    /// A model, or the package around it, that failed to compile or load.
+    /// Returns a 424 for a model, or the package around it, that failed to
+    /// compile or load.
     pub fn failed_dependency(message: impl Into<String>) -> AppError {
         AppError::new(StatusCode::FAILED_DEPENDENCY, message)
     }
@@ -38,7 +39,7 @@ impl AppError {
         AppError::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 
-    /// The reply to any non-empty `versionId`.
+    /// Returns the 501 reply to any non-empty `versionId`.
     pub fn version_id() -> AppError {
         AppError::new(StatusCode::NOT_IMPLEMENTED, "Version IDs not implemented.")
     }

@@ -4,6 +4,7 @@
 //! 2025 API) and `/api/v0/environments/...` (the 2026 name), with the same
 //! payloads.
 
+mod databases;
 mod error;
 mod models;
 mod projects;
@@ -22,7 +23,7 @@ use tower_http::trace::TraceLayer;
 use crate::catalog::Catalog;
 pub use error::AppError;
 
-/// Largest request body accepted, in bytes.
+/// Maximum request body size, in bytes.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The origin of the Publisher's web console in development, the only
@@ -37,8 +38,8 @@ pub struct AppState {
     pub default_row_limit: u64,
 }
 
-/// Which URL family a request came through; it names the `resource` paths
-/// in replies.
+/// The URL family a request came through, used in the `resource` paths of
+/// replies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     Projects,
@@ -100,6 +101,7 @@ fn family_routes(family: Family) -> Router<AppState> {
     Router::new()
         .route(&base, get(projects::list_projects))
         .route(&format!("{base}/{{project}}"), get(projects::get_project))
+        .route(&format!("{base}/{{project}}/about"), get(projects::about))
         .route(
             &format!("{base}/{{project}}/connections"),
             get(projects::list_connections),
@@ -115,6 +117,10 @@ fn family_routes(family: Family) -> Router<AppState> {
             get(models::get_model).post(query::post_query),
         )
         .route(&format!("{package}/notebooks"), get(models::list_notebooks))
+        .route(
+            &format!("{package}/databases"),
+            get(databases::list_databases),
+        )
         .route(
             &format!("{package}/queryResults/{{*path}}"),
             get(query::query_results),

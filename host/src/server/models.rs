@@ -95,7 +95,7 @@ pub fn compiled_model<'a>(package: &'a LoadedPackage, path: &str) -> Result<&'a 
     }
 }
 
-/// The `CompiledModel` payload, in the shape the Publisher sends (not the
+/// Builds the `CompiledModel` payload, in the shape the Publisher sends (not the
 /// shape its API document declares): `type`, `modelPath`, `sources`,
 /// `modelDef` and `dataStyles` besides the declared fields.
 fn compiled_model_json(package_name: &str, path: &str, output: &ModelOutput) -> Value {
@@ -151,7 +151,7 @@ fn compiled_model_json(package_name: &str, path: &str, output: &ModelOutput) -> 
     })
 }
 
-/// A small stand-in for Malloy's internal `ModelDef`: clients read only its
+/// Returns a small stand-in for Malloy's internal `ModelDef`: clients read only its
 /// `imports`, and the exported names help a reader.
 pub fn model_def(output: &ModelOutput) -> String {
     let exports: Vec<&str> = output

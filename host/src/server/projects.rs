@@ -89,6 +89,15 @@ pub async fn get_project(
     Ok(Json(project_json(project, family, &packages)))
 }
 
+/// The April-2025 `about` route: the project's README.
+pub async fn about(
+    State(state): State<AppState>,
+    Path(project_name): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let project = find_project(&state, &project_name)?;
+    Ok(Json(json!({ "readme": project.readme })))
+}
+
 pub async fn list_connections(
     State(state): State<AppState>,
     Path(project_name): Path<String>,
@@ -132,7 +141,8 @@ pub async fn get_package(
                 body.insert("description".into(), json!(description));
             }
         }
-        // A package that fails to load still answers, with the reason.
+        // A package that fails to load still returns 200, with the reason as
+        // its description.
         Err(message) => {
             body.insert("name".into(), json!(slot.name));
             body.insert("description".into(), json!(message));
@@ -161,8 +171,8 @@ pub fn find_package<'a>(project: &'a Project, name: &str) -> Result<&'a PackageS
     })
 }
 
-/// Finds a package and waits for it to load; a package that failed to load
-/// answers 424 with the reason.
+/// Finds a package and waits for it to load. A package that failed to load
+/// returns 424 with the reason.
 pub async fn loaded_package(
     state: &AppState,
     project_name: &str,
@@ -197,7 +207,7 @@ async fn load_packages(
     packages
 }
 
-/// The packages of `project` that have finished loading.
+/// Returns the packages of `project` that have finished loading.
 fn loaded_packages(project: &Project) -> Vec<(String, Arc<crate::catalog::PackageState>)> {
     project
         .packages

@@ -188,6 +188,7 @@ async fn execute(
             tracing::info!(model = model_path, %error, "query failed in DuckDB");
             match error {
                 DbError::TooManyRows => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string()),
+                DbError::Timeout(_) => AppError::new(StatusCode::GATEWAY_TIMEOUT, error.to_string()),
                 DbError::Sql(message) | DbError::Setup(message) => AppError::internal(message),
             }
         })?;
