@@ -571,7 +571,11 @@ impl Translator<'_> {
                 binary(ir_op, left, right, DataType::Boolean)
             }
             A::Coalesce => {
-                let ty = if left.ty == DataType::Null { right.ty.clone() } else { left.ty.clone() };
+                let ty = match (&left.ty, &right.ty) {
+                    (DataType::Null, other) => other.clone(),
+                    (DataType::Number(a), DataType::Number(b)) if a != b => DataType::Number(None),
+                    (other, _) => other.clone(),
+                };
                 binary(BinaryOp::Coalesce, left, right, ty)
             }
         }

@@ -191,10 +191,12 @@ impl Translator<'_> {
                     let old = rename.old_name.steps.last().map(|s| s.name.as_str()).unwrap_or("");
                     match source.field_index(old) {
                         Some(index) => {
-                            source.fields[index].name = rename.new_name.name.clone();
-                            source.fields[index]
-                                .annotations
-                                .extend(annotation_texts(&rename.annotations));
+                            // The renamed field moves to the end, as in the
+                            // reference's field order.
+                            let mut field = source.fields.remove(index);
+                            field.name = rename.new_name.name.clone();
+                            field.annotations.extend(annotation_texts(&rename.annotations));
+                            source.fields.push(field);
                             if source.primary_key.as_deref() == Some(old) {
                                 source.primary_key = Some(rename.new_name.name.clone());
                             }

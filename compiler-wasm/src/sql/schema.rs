@@ -160,8 +160,19 @@ pub fn source_info(
 }
 
 fn source_schema(source: &SourceDef, view_stage: &mut dyn FnMut(&SourceDef, &ViewDef) -> Option<Stage>) -> Value {
+    // Scalar dimensions and measures come first, then array and record
+    // dimensions, joins and views, each in definition order, as in the
+    // reference's ModelInfo.
+    let rank = |kind: &FieldKind| match kind {
+        FieldKind::Dimension(expr) if matches!(expr.ty, DataType::Array(_) | DataType::Record(_)) => 1,
+        FieldKind::Dimension(_) | FieldKind::Measure(_) => 0,
+        FieldKind::Join(_) => 2,
+        FieldKind::View(_) => 3,
+    };
+    let mut ordered: Vec<&crate::semantic::model::Field> = source.fields.iter().filter(|f| !f.hidden).collect();
+    ordered.sort_by_key(|f| rank(&f.kind));
     let mut fields: Vec<Value> = Vec::new();
-    for field in source.fields.iter().filter(|f| !f.hidden) {
+    for field in ordered {
         let mut value = match &field.kind {
             FieldKind::Dimension(expr) => {
                 if expr.ty == DataType::Error {
