@@ -47,10 +47,14 @@ impl Environment for FileEnvironment<'_, '_> {
 
     fn import(&self, url: &str) -> Result<Rc<Model>, String> {
         let Some(path) = resolve_import(&self.path, url) else {
-            return Err(format!("Cannot import '{url}': the path leaves the package"));
+            return Err(format!(
+                "Cannot import '{url}': the path leaves the package"
+            ));
         };
         if self.shared.loading.borrow().contains(&path) {
-            return Err(format!("Cannot import '{url}': import cycle through '{path}'"));
+            return Err(format!(
+                "Cannot import '{url}': import cycle through '{path}'"
+            ));
         }
         match load_file(self.shared, &path) {
             Ok(model) => Ok(model),
@@ -91,7 +95,10 @@ fn resolve_import(from: &str, url: &str) -> Option<String> {
 
 fn problems_of(diagnostics: Vec<Diagnostic>, url: &str, text: &str) -> Vec<Problem> {
     let index = LineIndex::new(text);
-    diagnostics.into_iter().map(|d| d.into_problem(url, &index)).collect()
+    diagnostics
+        .into_iter()
+        .map(|d| d.into_problem(url, &index))
+        .collect()
 }
 
 fn has_error(problems: &[Problem]) -> bool {
@@ -113,10 +120,13 @@ fn load_file(shared: &Shared, path: &str) -> Result<Rc<Model>, Vec<Problem>> {
     if let Some(model) = shared.loaded.borrow().get(path) {
         return Ok(model.clone());
     }
-    let text = shared
-        .host
-        .read_file(path)
-        .map_err(|message| vec![file_problem("file-not-found", format!("Cannot read '{path}': {message}"), path)])?;
+    let text = shared.host.read_file(path).map_err(|message| {
+        vec![file_problem(
+            "file-not-found",
+            format!("Cannot read '{path}': {message}"),
+            path,
+        )]
+    })?;
     let (document, syntax) = parser::parse(&text);
     let syntax = problems_of(syntax, path, &text);
     if has_error(&syntax) {
@@ -135,7 +145,10 @@ fn load_file(shared: &Shared, path: &str) -> Result<Rc<Model>, Vec<Problem>> {
         return Err(problems);
     }
     let model = Rc::new(translator.model);
-    shared.loaded.borrow_mut().insert(path.to_string(), model.clone());
+    shared
+        .loaded
+        .borrow_mut()
+        .insert(path.to_string(), model.clone());
     Ok(model)
 }
 
@@ -200,7 +213,11 @@ pub fn compile_model(host: &dyn Host, model_path: &str) -> Result<ModelOutput, V
                 });
                 if !named.annotations.is_empty() {
                     entry["annotations"] = serde_json::Value::Array(
-                        named.annotations.iter().map(|a| serde_json::json!({"value": a})).collect(),
+                        named
+                            .annotations
+                            .iter()
+                            .map(|a| serde_json::json!({"value": a}))
+                            .collect(),
                     );
                 }
                 entries.push(entry);
@@ -217,10 +234,15 @@ pub fn compile_model(host: &dyn Host, model_path: &str) -> Result<ModelOutput, V
         .runs
         .iter()
         .map(|run| {
-            let mut value = serde_json::json!({"schema": schema::result_schema(run.query.last_stage())});
+            let mut value =
+                serde_json::json!({"schema": schema::result_schema(run.query.last_stage())});
             if !run.query.annotations.is_empty() {
                 value["annotations"] = serde_json::Value::Array(
-                    run.query.annotations.iter().map(|a| serde_json::json!({"value": a})).collect(),
+                    run.query
+                        .annotations
+                        .iter()
+                        .map(|a| serde_json::json!({"value": a}))
+                        .collect(),
                 );
             }
             value
@@ -233,13 +255,17 @@ pub fn compile_model(host: &dyn Host, model_path: &str) -> Result<ModelOutput, V
         sources,
         queries,
         model_annotations: model.annotations.clone(),
-        problems: warnings.into_iter().filter(|p| p.severity != Severity::Error).collect(),
+        problems: warnings
+            .into_iter()
+            .filter(|p| p.severity != Severity::Error)
+            .collect(),
     })
 }
 
 pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOutput, Vec<Problem>> {
     let shared = shared(host);
-    let model = load_file(&shared, &request.model_path).map_err(|p| with_import_problems(&shared, p))?;
+    let model =
+        load_file(&shared, &request.model_path).map_err(|p| with_import_problems(&shared, p))?;
     let environment = FileEnvironment {
         shared: &shared,
         path: request.model_path.clone(),
@@ -247,70 +273,94 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
     let mut translator = Translator::new(&environment, (*model).clone(), request.restricted);
     let runs_before = translator.model.runs.len();
 
-    let (query, source_name, query_name, url, text): (Rc<Query>, Option<String>, Option<String>, &str, &str) =
-        match &request.query {
-            QuerySpec::Text(text) => {
-                let (document, syntax) = parser::parse(text);
-                let syntax = problems_of(syntax, QUERY_URL, text);
-                if has_error(&syntax) {
-                    return Err(syntax);
-                }
-                translator.translate_document(&document);
-                let problems = problems_of(std::mem::take(&mut translator.diagnostics), QUERY_URL, text);
-                if has_error(&problems) {
-                    return Err(with_import_problems(&shared, problems));
-                }
-                let Some(run) = translator.model.runs[runs_before..].last().cloned() else {
-                    return Err(vec![file_problem(
-                        "no-runnable-query",
-                        "The query text has no `run:` statement".to_string(),
-                        QUERY_URL,
-                    )]);
-                };
-                (run.query, run.source_name, run.query_name, QUERY_URL, text.as_str())
+    let (query, source_name, query_name, url, text): (
+        Rc<Query>,
+        Option<String>,
+        Option<String>,
+        &str,
+        &str,
+    ) = match &request.query {
+        QuerySpec::Text(text) => {
+            let (document, syntax) = parser::parse(text);
+            let syntax = problems_of(syntax, QUERY_URL, text);
+            if has_error(&syntax) {
+                return Err(syntax);
             }
-            QuerySpec::Named {
-                source_name,
-                query_name,
-            } => {
-                let name = |text: &str| ast::Ident {
-                    name: text.to_string(),
-                    span: Span::default(),
-                };
-                let query_expr = match source_name {
-                    Some(source) => ast::QueryExpr {
-                        kind: ast::QueryExprKind::Pipeline {
-                            source: ast::SourceExpr {
-                                kind: ast::SourceExprKind::Named {
-                                    name: name(source),
-                                    arguments: Vec::new(),
-                                },
-                                span: Span::default(),
+            translator.translate_document(&document);
+            let problems =
+                problems_of(std::mem::take(&mut translator.diagnostics), QUERY_URL, text);
+            if has_error(&problems) {
+                return Err(with_import_problems(&shared, problems));
+            }
+            let Some(run) = translator.model.runs[runs_before..].last().cloned() else {
+                return Err(vec![file_problem(
+                    "no-runnable-query",
+                    "The query text has no `run:` statement".to_string(),
+                    QUERY_URL,
+                )]);
+            };
+            (
+                run.query,
+                run.source_name,
+                run.query_name,
+                QUERY_URL,
+                text.as_str(),
+            )
+        }
+        QuerySpec::Named {
+            source_name,
+            query_name,
+        } => {
+            let name = |text: &str| ast::Ident {
+                name: text.to_string(),
+                span: Span::default(),
+            };
+            let query_expr = match source_name {
+                Some(source) => ast::QueryExpr {
+                    kind: ast::QueryExprKind::Pipeline {
+                        source: ast::SourceExpr {
+                            kind: ast::SourceExprKind::Named {
+                                name: name(source),
+                                arguments: Vec::new(),
                             },
-                            stages: vec![ast::ViewExpr {
-                                kind: ast::ViewExprKind::Named(name(query_name)),
-                                span: Span::default(),
-                            }],
+                            span: Span::default(),
                         },
-                        span: Span::default(),
+                        stages: vec![ast::ViewExpr {
+                            kind: ast::ViewExprKind::Named(name(query_name)),
+                            span: Span::default(),
+                        }],
                     },
-                    None => ast::QueryExpr {
-                        kind: ast::QueryExprKind::Named(name(query_name)),
-                        span: Span::default(),
-                    },
-                };
-                let translated = translator.translate_query(&query_expr, &[]);
-                let problems = problems_of(std::mem::take(&mut translator.diagnostics), &request.model_path, "");
-                let Some(query) = translated.filter(|_| !has_error(&problems)) else {
-                    return Err(problems);
-                };
-                let source = source_name.clone().or_else(|| match model.lookup(query_name) {
+                    span: Span::default(),
+                },
+                None => ast::QueryExpr {
+                    kind: ast::QueryExprKind::Named(name(query_name)),
+                    span: Span::default(),
+                },
+            };
+            let translated = translator.translate_query(&query_expr, &[]);
+            let problems = problems_of(
+                std::mem::take(&mut translator.diagnostics),
+                &request.model_path,
+                "",
+            );
+            let Some(query) = translated.filter(|_| !has_error(&problems)) else {
+                return Err(problems);
+            };
+            let source = source_name
+                .clone()
+                .or_else(|| match model.lookup(query_name) {
                     Some(ModelEntry::Query(named)) => named.source_name.clone(),
                     _ => None,
                 });
-                (query, source, Some(query_name.clone()), request.model_path.as_str(), "")
-            }
-        };
+            (
+                query,
+                source,
+                Some(query_name.clone()),
+                request.model_path.as_str(),
+                "",
+            )
+        }
+    };
     let _ = (url, text);
 
     let last: &Stage = query.last_stage();
@@ -341,9 +391,18 @@ mod tests {
 
     #[test]
     fn import_paths_resolve_relative_to_the_importer() {
-        assert_eq!(resolve_import("models/a.malloy", "b.malloy").as_deref(), Some("models/b.malloy"));
-        assert_eq!(resolve_import("models/a.malloy", "../b.malloy").as_deref(), Some("b.malloy"));
-        assert_eq!(resolve_import("a.malloy", "./sub/b.malloy").as_deref(), Some("sub/b.malloy"));
+        assert_eq!(
+            resolve_import("models/a.malloy", "b.malloy").as_deref(),
+            Some("models/b.malloy")
+        );
+        assert_eq!(
+            resolve_import("models/a.malloy", "../b.malloy").as_deref(),
+            Some("b.malloy")
+        );
+        assert_eq!(
+            resolve_import("a.malloy", "./sub/b.malloy").as_deref(),
+            Some("sub/b.malloy")
+        );
         assert_eq!(resolve_import("a.malloy", "../b.malloy"), None);
     }
 }

@@ -36,7 +36,9 @@ impl JoinTree {
                 if tree.joins.iter().any(|j| j.path == prefix) {
                     continue;
                 }
-                let Some(join) = find_join(root, prefix) else { break };
+                let Some(join) = find_join(root, prefix) else {
+                    break;
+                };
                 let parent = &prefix[..length - 1];
                 let condition = join.condition.as_ref().map(|c| c.rebase(parent));
                 if let Some(condition) = &condition {
@@ -61,7 +63,10 @@ impl JoinTree {
     }
 
     pub fn kind_of(&self, path: &[String]) -> Option<JoinKind> {
-        self.joins.iter().find(|j| j.path == path).map(|j| j.join.kind)
+        self.joins
+            .iter()
+            .find(|j| j.path == path)
+            .map(|j| j.join.kind)
     }
 
     /// Whether the rows of the table at `path` can appear more than once
@@ -72,7 +77,10 @@ impl JoinTree {
             !path.starts_with(&j.path) && matches!(j.join.kind, JoinKind::Many | JoinKind::Cross)
         });
         let shared_on_the_way = (1..=path.len()).any(|length| {
-            matches!(self.kind_of(&path[..length]), Some(JoinKind::One) | Some(JoinKind::Cross))
+            matches!(
+                self.kind_of(&path[..length]),
+                Some(JoinKind::One) | Some(JoinKind::Cross)
+            )
         });
         crosses_other_fanout || shared_on_the_way
     }
@@ -82,7 +90,10 @@ impl JoinTree {
         if path.is_empty() {
             return Some(root);
         }
-        self.joins.iter().find(|j| j.path == path).map(|j| &*j.join.source)
+        self.joins
+            .iter()
+            .find(|j| j.path == path)
+            .map(|j| &*j.join.source)
     }
 }
 
@@ -114,7 +125,11 @@ pub fn needs_distinct(tree: &JoinTree, function: AggregateFunction, path: &[Stri
 
 /// The join paths whose tables need a generated row key, because a
 /// distinct aggregate runs over a table without a primary key.
-pub fn paths_needing_generated_key(root: &SourceDef, tree: &JoinTree, exprs: &[&Expr]) -> Vec<Vec<String>> {
+pub fn paths_needing_generated_key(
+    root: &SourceDef,
+    tree: &JoinTree,
+    exprs: &[&Expr],
+) -> Vec<Vec<String>> {
     let mut paths: Vec<Vec<String>> = Vec::new();
     for expr in exprs {
         expr.visit(&mut |e| {
@@ -126,11 +141,17 @@ pub fn paths_needing_generated_key(root: &SourceDef, tree: &JoinTree, exprs: &[&
                     // key belongs to the nearest table above them.
                     let mut path: &[String] = &aggregate.path;
                     while !path.is_empty()
-                        && matches!(tree.source_at(root, path).map(|s| &s.relation), Some(Relation::Unnest(_)))
+                        && matches!(
+                            tree.source_at(root, path).map(|s| &s.relation),
+                            Some(Relation::Unnest(_))
+                        )
                     {
                         path = &path[..path.len() - 1];
                     }
-                    let has_key = tree.source_at(root, path).and_then(|s| s.key_expr()).is_some();
+                    let has_key = tree
+                        .source_at(root, path)
+                        .and_then(|s| s.key_expr())
+                        .is_some();
                     if !has_key && !paths.iter().any(|p| p == path) {
                         paths.push(path.to_vec());
                     }
@@ -150,7 +171,10 @@ mod tests {
 
     fn table(name: &str, joins: Vec<(&str, JoinKind, SourceDef)>) -> SourceDef {
         let id = Expr::new(
-            ExprKind::Column { path: vec![], name: "id".into() },
+            ExprKind::Column {
+                path: vec![],
+                name: "id".into(),
+            },
             DataType::number(),
             Eval::Scalar,
         );
@@ -187,7 +211,10 @@ mod tests {
 
     #[test]
     fn join_one_fans_out_joined_rows_only() {
-        let root = table("flights", vec![("carriers", JoinKind::One, table("carriers", vec![]))]);
+        let root = table(
+            "flights",
+            vec![("carriers", JoinKind::One, table("carriers", vec![]))],
+        );
         let expr = column(&["carriers"]);
         let tree = JoinTree::build(&root, &[&expr]);
         assert_eq!(tree.joins.len(), 1);
@@ -197,7 +224,10 @@ mod tests {
 
     #[test]
     fn join_many_fans_out_the_root() {
-        let root = table("users", vec![("lines", JoinKind::Many, table("lines", vec![]))]);
+        let root = table(
+            "users",
+            vec![("lines", JoinKind::Many, table("lines", vec![]))],
+        );
         let expr = column(&["lines"]);
         let tree = JoinTree::build(&root, &[&expr]);
         assert!(tree.is_fanned(&[]));

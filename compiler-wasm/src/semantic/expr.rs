@@ -1,9 +1,8 @@
 //! Expression translation: names resolved against a source, types checked,
 //! and dimensions and measures replaced by their definitions.
 
-use super::functions;
-use super::ir::{Aggregate, AggregateFunction, BinaryOp, Eval, Expr, ExprKind, Literal, UngroupKind};
-use super::model::{FieldKind, JoinDef, JoinKind, OutputField, OutputValue, SourceDef};
+use super::ir::{BinaryOp, Eval, Expr, ExprKind, Literal};
+use super::model::{FieldKind, JoinDef, OutputField, OutputValue, SourceDef};
 use super::types::{DataType, NumberSubtype, Timeframe};
 use super::Translator;
 use crate::diagnostics::Span;
@@ -34,12 +33,19 @@ impl<'a> Scope<'a> {
 pub enum Resolved<'a> {
     /// A dimension or measure value, rebased to the query root, with the
     /// join path it was found under.
-    Value { expr: Expr, prefix: Vec<String>, is_measure: bool },
-    Join { path: Vec<String>, join: &'a JoinDef },
+    Value {
+        expr: Expr,
+        prefix: Vec<String>,
+        is_measure: bool,
+    },
+    Join {
+        path: Vec<String>,
+        join: &'a JoinDef,
+    },
     View,
 }
 
-fn eval_of(exprs: &[&Expr]) -> Eval {
+pub(super) fn eval_of(exprs: &[&Expr]) -> Eval {
     exprs.iter().map(|e| e.eval).max().unwrap_or(Eval::Scalar)
 }
 
@@ -98,7 +104,11 @@ impl Translator<'_> {
     }
 
     /// Resolves a dotted path in `scope`, reporting an undefined name.
-    pub fn resolve_path<'s>(&mut self, scope: &Scope<'s>, path: &ast::Path) -> Option<Resolved<'s>> {
+    pub fn resolve_path<'s>(
+        &mut self,
+        scope: &Scope<'s>,
+        path: &ast::Path,
+    ) -> Option<Resolved<'s>> {
         let mut source: &'s SourceDef = scope.source;
         let mut prefix: Vec<String> = Vec::new();
         if scope.outputs_first {
@@ -110,7 +120,12 @@ impl Translator<'_> {
                 }) = found
                 {
                     let is_measure = expr.eval == Eval::Aggregate;
-                    return self.apply_value_steps(expr.clone(), Vec::new(), is_measure, &path.steps[1..]);
+                    return self.apply_value_steps(
+                        expr.clone(),
+                        Vec::new(),
+                        is_measure,
+                        &path.steps[1..],
+                    );
                 }
             }
         }
@@ -127,7 +142,12 @@ impl Translator<'_> {
                         }) = found
                         {
                             let is_measure = expr.eval == Eval::Aggregate;
-                            return self.apply_value_steps(expr.clone(), Vec::new(), is_measure, &path.steps[1..]);
+                            return self.apply_value_steps(
+                                expr.clone(),
+                                Vec::new(),
+                                is_measure,
+                                &path.steps[1..],
+                            );
                         }
                     }
                 }
@@ -186,7 +206,9 @@ impl Translator<'_> {
     ) -> Option<Resolved<'s>> {
         for step in steps {
             if value.ty.is_temporal() {
-                if let Some(unit) = Timeframe::parse(&step.name).filter(|_| !step.name.ends_with('s')) {
+                if let Some(unit) =
+                    Timeframe::parse(&step.name).filter(|_| !step.name.ends_with('s'))
+                {
                     let ty = match (&value.ty, unit.is_date_unit()) {
                         (DataType::Date(_), true) => DataType::Date(Some(unit)),
                         _ => DataType::Timestamp(Some(unit)),
@@ -240,16 +262,27 @@ impl Translator<'_> {
                 } else {
                     NumberSubtype::Integer
                 };
-                Expr::literal(Literal::Number(text.clone()), DataType::Number(Some(subtype)))
+                Expr::literal(
+                    Literal::Number(text.clone()),
+                    DataType::Number(Some(subtype)),
+                )
             }
-            ast::ExprKind::String(text) => Expr::literal(Literal::String(text.clone()), DataType::String),
-            ast::ExprKind::Regex(text) => Expr::literal(Literal::Regex(text.clone()), DataType::Regex),
+            ast::ExprKind::String(text) => {
+                Expr::literal(Literal::String(text.clone()), DataType::String)
+            }
+            ast::ExprKind::Regex(text) => {
+                Expr::literal(Literal::Regex(text.clone()), DataType::Regex)
+            }
             ast::ExprKind::Boolean(value) => Expr::boolean(*value),
             ast::ExprKind::Null => Expr::literal(Literal::Null, DataType::Null),
             ast::ExprKind::Time(text) => match parse_time_literal(text) {
                 Some(expr) => expr,
                 None => {
-                    self.error("invalid-time-literal", format!("Invalid time literal '@{text}'"), expr.span);
+                    self.error(
+                        "invalid-time-literal",
+                        format!("Invalid time literal '@{text}'"),
+                        expr.span,
+                    );
                     Expr::error()
                 }
             },
@@ -279,7 +312,10 @@ impl Translator<'_> {
                 if !value.ty.is_number() {
                     self.error(
                         "unary-minus-type-mismatch",
-                        format!("The '-' operator requires a number, not a '{}'", value.ty.name()),
+                        format!(
+                            "The '-' operator requires a number, not a '{}'",
+                            value.ty.name()
+                        ),
                         inner.span,
                     );
                     return Expr::error();
@@ -292,8 +328,13 @@ impl Translator<'_> {
                 let eval = value.eval;
                 Expr::new(ExprKind::Not(Box::new(value)), DataType::Boolean, eval)
             }
-            ast::ExprKind::Binary { op, left, right } => self.translate_binary(scope, *op, left, right, expr.span),
-            ast::ExprKind::IsNull { expr: inner, negated } => {
+            ast::ExprKind::Binary { op, left, right } => {
+                self.translate_binary(scope, *op, left, right, expr.span)
+            }
+            ast::ExprKind::IsNull {
+                expr: inner,
+                negated,
+            } => {
                 let value = self.translate_expr(scope, inner);
                 let eval = value.eval;
                 Expr::new(
@@ -305,7 +346,11 @@ impl Translator<'_> {
                     eval,
                 )
             }
-            ast::ExprKind::In { expr: inner, list, negated } => {
+            ast::ExprKind::In {
+                expr: inner,
+                list,
+                negated,
+            } => {
                 let value = self.translate_expr(scope, inner);
                 let items: Vec<Expr> = list.iter().map(|e| self.translate_expr(scope, e)).collect();
                 let mut all: Vec<&Expr> = items.iter().collect();
@@ -321,7 +366,11 @@ impl Translator<'_> {
                     eval,
                 )
             }
-            ast::ExprKind::Cast { expr: inner, type_name, safe } => {
+            ast::ExprKind::Cast {
+                expr: inner,
+                type_name,
+                safe,
+            } => {
                 let value = self.translate_expr(scope, inner);
                 let (sql_type, ty) = match type_name {
                     ast::CastType::Malloy(name) => match name.name.as_str() {
@@ -331,11 +380,17 @@ impl Translator<'_> {
                         "date" => ("DATE".to_string(), DataType::Date(None)),
                         "timestamp" => ("TIMESTAMP".to_string(), DataType::Timestamp(None)),
                         other => {
-                            self.error("invalid-cast-type", format!("Cannot cast to '{other}'"), name.span);
+                            self.error(
+                                "invalid-cast-type",
+                                format!("Cannot cast to '{other}'"),
+                                name.span,
+                            );
                             return Expr::error();
                         }
                     },
-                    ast::CastType::Sql(text) => (text.value.clone(), super::types::from_duckdb(&text.value)),
+                    ast::CastType::Sql(text) => {
+                        (text.value.clone(), super::types::from_duckdb(&text.value))
+                    }
                 };
                 let eval = value.eval;
                 Expr::new(
@@ -361,37 +416,61 @@ impl Translator<'_> {
                 Expr::error()
             }
             ast::ExprKind::Range { .. } | ast::ExprKind::ForRange { .. } => {
-                self.error("range-as-value", "A range is only allowed after '?'", expr.span);
+                self.error(
+                    "range-as-value",
+                    "A range is only allowed after '?'",
+                    expr.span,
+                );
                 Expr::error()
             }
             ast::ExprKind::Duration { amount, unit } => {
                 let Some(unit_value) = Timeframe::parse(&unit.name) else {
-                    self.error("invalid-timeframe", format!("Unknown time unit '{}'", unit.name), unit.span);
+                    self.error(
+                        "invalid-timeframe",
+                        format!("Unknown time unit '{}'", unit.name),
+                        unit.span,
+                    );
                     return Expr::error();
                 };
                 let mut value = self.translate_expr(scope, amount);
                 value.ty = DataType::Duration(unit_value);
                 value
             }
-            ast::ExprKind::Pick { branches, otherwise } => self.translate_pick(scope, None, branches, otherwise.as_deref()),
-            ast::ExprKind::Case { subject, branches, otherwise } => {
+            ast::ExprKind::Pick {
+                branches,
+                otherwise,
+            } => self.translate_pick(scope, None, branches, otherwise.as_deref()),
+            ast::ExprKind::Case {
+                subject,
+                branches,
+                otherwise,
+            } => {
                 let subject = subject.as_ref().map(|s| self.translate_expr(scope, s));
                 let mut translated = Vec::new();
                 for (when, then) in branches {
                     let mut condition = self.translate_expr(scope, when);
                     if let Some(subject) = &subject {
-                        condition = binary(BinaryOp::Equal, subject.clone(), condition, DataType::Boolean);
+                        condition = binary(
+                            BinaryOp::Equal,
+                            subject.clone(),
+                            condition,
+                            DataType::Boolean,
+                        );
                     }
                     let value = self.translate_expr(scope, then);
                     translated.push((condition, value));
                 }
-                let otherwise = otherwise.as_ref().map(|e| Box::new(self.translate_expr(scope, e)));
+                let otherwise = otherwise
+                    .as_ref()
+                    .map(|e| Box::new(self.translate_expr(scope, e)));
                 case_expr(translated, otherwise)
             }
             ast::ExprKind::Call(call) => self.translate_call(scope, call),
-            ast::ExprKind::MethodCall { receiver, method, arguments } => {
-                self.translate_method_call(scope, receiver, method, arguments, expr.span)
-            }
+            ast::ExprKind::MethodCall {
+                receiver,
+                method,
+                arguments,
+            } => self.translate_method_call(scope, receiver, method, arguments, expr.span),
             ast::ExprKind::Refine { expr: inner, body } => {
                 let mut value = self.translate_expr(scope, inner);
                 if value.is_error() {
@@ -440,10 +519,20 @@ impl Translator<'_> {
             }
             ast::ExprKind::Parens(inner) => self.translate_expr(scope, inner),
             ast::ExprKind::Array(items) => {
-                let values: Vec<Expr> = items.iter().map(|e| self.translate_expr(scope, e)).collect();
-                let element = values.first().map(|v| v.ty.clone()).unwrap_or(DataType::Null);
+                let values: Vec<Expr> = items
+                    .iter()
+                    .map(|e| self.translate_expr(scope, e))
+                    .collect();
+                let element = values
+                    .first()
+                    .map(|v| v.ty.clone())
+                    .unwrap_or(DataType::Null);
                 let eval = eval_of(&values.iter().collect::<Vec<_>>());
-                Expr::new(ExprKind::ArrayLiteral(values), DataType::Array(Box::new(element)), eval)
+                Expr::new(
+                    ExprKind::ArrayLiteral(values),
+                    DataType::Array(Box::new(element)),
+                    eval,
+                )
             }
             ast::ExprKind::Record(items) => {
                 let mut values = Vec::new();
@@ -451,17 +540,28 @@ impl Translator<'_> {
                     let value = self.translate_expr(scope, &item.value);
                     let name = match (&item.name, &item.value.kind) {
                         (Some(name), _) => name.name.clone(),
-                        (None, ast::ExprKind::Path(path)) => {
-                            path.steps.last().map(|s| s.name.clone()).unwrap_or_default()
-                        }
+                        (None, ast::ExprKind::Path(path)) => path
+                            .steps
+                            .last()
+                            .map(|s| s.name.clone())
+                            .unwrap_or_default(),
                         _ => {
-                            self.error("record-field-needs-name", "A record field needs a name", item.span);
+                            self.error(
+                                "record-field-needs-name",
+                                "A record field needs a name",
+                                item.span,
+                            );
                             continue;
                         }
                     };
                     values.push((name, value));
                 }
-                let ty = DataType::Record(values.iter().map(|(n, v)| (n.clone(), v.ty.clone())).collect());
+                let ty = DataType::Record(
+                    values
+                        .iter()
+                        .map(|(n, v)| (n.clone(), v.ty.clone()))
+                        .collect(),
+                );
                 let eval = eval_of(&values.iter().map(|(_, v)| v).collect::<Vec<_>>());
                 Expr::new(ExprKind::RecordLiteral(values), ty, eval)
             }
@@ -469,9 +569,18 @@ impl Translator<'_> {
         }
     }
 
-    fn translate_binary(&mut self, scope: &Scope, op: ast::BinaryOp, left_ast: &ast::Expr, right_ast: &ast::Expr, span: Span) -> Expr {
+    fn translate_binary(
+        &mut self,
+        scope: &Scope,
+        op: ast::BinaryOp,
+        left_ast: &ast::Expr,
+        right_ast: &ast::Expr,
+        span: Span,
+    ) -> Expr {
         use ast::BinaryOp as A;
-        if matches!(op, A::Match | A::NotMatch) && matches!(right_ast.kind, ast::ExprKind::Filter(_)) {
+        if matches!(op, A::Match | A::NotMatch)
+            && matches!(right_ast.kind, ast::ExprKind::Filter(_))
+        {
             // NOTE: the reference applies `!~ f'...'` like `~ f'...'`, so
             // this does too, to return the same rows.
             let left = self.translate_expr(scope, left_ast);
@@ -524,7 +633,10 @@ impl Translator<'_> {
                     if !side.ty.is_number() {
                         self.error(
                             "arithmetic-operation-type-mismatch",
-                            format!("The '{symbol}' operator requires a number, not a '{}'", side.ty.name()),
+                            format!(
+                                "The '{symbol}' operator requires a number, not a '{}'",
+                                side.ty.name()
+                            ),
                             side_ast.span,
                         );
                         return Expr::error();
@@ -534,7 +646,10 @@ impl Translator<'_> {
                     A::Add => (BinaryOp::Add, arithmetic_type(&left.ty, &right.ty)),
                     A::Subtract => (BinaryOp::Subtract, arithmetic_type(&left.ty, &right.ty)),
                     A::Multiply => (BinaryOp::Multiply, arithmetic_type(&left.ty, &right.ty)),
-                    A::Divide => (BinaryOp::Divide, DataType::Number(Some(NumberSubtype::Decimal))),
+                    A::Divide => (
+                        BinaryOp::Divide,
+                        DataType::Number(Some(NumberSubtype::Decimal)),
+                    ),
                     _ => (BinaryOp::Modulo, arithmetic_type(&left.ty, &right.ty)),
                 };
                 binary(ir_op, left, right, ty)
@@ -567,7 +682,11 @@ impl Translator<'_> {
                         return Expr::error();
                     }
                 }
-                let ir_op = if op == A::And { BinaryOp::And } else { BinaryOp::Or };
+                let ir_op = if op == A::And {
+                    BinaryOp::And
+                } else {
+                    BinaryOp::Or
+                };
                 binary(ir_op, left, right, DataType::Boolean)
             }
             A::Coalesce => {
@@ -585,9 +704,15 @@ impl Translator<'_> {
     /// granularity compared for equality matches its whole period.
     fn comparison(&mut self, op: ast::BinaryOp, left: Expr, right: Expr, span: Span) -> Expr {
         use ast::BinaryOp as A;
-        if (left.ty == DataType::Null || right.ty == DataType::Null) && matches!(op, A::Equal | A::NotEqual) {
+        if (left.ty == DataType::Null || right.ty == DataType::Null)
+            && matches!(op, A::Equal | A::NotEqual)
+        {
             // `x = null` and `x != null` test for NULL.
-            let subject = if left.ty == DataType::Null { right } else { left };
+            let subject = if left.ty == DataType::Null {
+                right
+            } else {
+                left
+            };
             {
                 let eval = subject.eval;
                 return Expr::new(
@@ -602,15 +727,27 @@ impl Translator<'_> {
         }
         // DuckDB converts between strings and other types, so only a time
         // against a number or boolean is rejected here.
-        let temporal_mismatch = (left.ty.is_temporal() && matches!(right.ty, DataType::Number(_) | DataType::Boolean))
-            || (right.ty.is_temporal() && matches!(left.ty, DataType::Number(_) | DataType::Boolean));
+        let temporal_mismatch = (left.ty.is_temporal()
+            && matches!(right.ty, DataType::Number(_) | DataType::Boolean))
+            || (right.ty.is_temporal()
+                && matches!(left.ty, DataType::Number(_) | DataType::Boolean));
         if temporal_mismatch {
             let (code, a, b) = if left.ty.is_temporal() || right.ty.is_temporal() {
-                ("time-comparison-type-mismatch", left.ty.name(), right.ty.name())
+                (
+                    "time-comparison-type-mismatch",
+                    left.ty.name(),
+                    right.ty.name(),
+                )
             } else {
                 ("comparison-type-mismatch", left.ty.name(), right.ty.name())
             };
-            let article = |name: &str| if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+            let article = |name: &str| {
+                if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                }
+            };
             self.error(
                 code,
                 format!("Cannot compare {} {a} to {} {b}", article(&a), article(&b)),
@@ -631,7 +768,11 @@ impl Translator<'_> {
             if left.ty.is_temporal() && matches!(op, A::Greater | A::LessOrEqual) {
                 // After the period means at or after its end.
                 let end = period_end(&right, unit);
-                let ir_op = if op == A::Greater { BinaryOp::GreaterOrEqual } else { BinaryOp::Less };
+                let ir_op = if op == A::Greater {
+                    BinaryOp::GreaterOrEqual
+                } else {
+                    BinaryOp::Less
+                };
                 return binary(ir_op, left, end, DataType::Boolean);
             }
         }
@@ -647,7 +788,9 @@ impl Translator<'_> {
     }
 
     fn apply_filter_string(&mut self, subject: &Expr, filter: &ast::Expr) -> Expr {
-        let ast::ExprKind::Filter(text) = &filter.kind else { return Expr::error() };
+        let ast::ExprKind::Filter(text) = &filter.kind else {
+            return Expr::error();
+        };
         match super::filter::translate(subject, text) {
             Ok(expr) => expr,
             Err(message) => {
@@ -658,7 +801,12 @@ impl Translator<'_> {
     }
 
     /// Applies a condition to a subject, as in `subject ? condition`.
-    pub fn translate_condition(&mut self, scope: &Scope, subject: &Expr, condition: &ast::Expr) -> Expr {
+    pub fn translate_condition(
+        &mut self,
+        scope: &Scope,
+        subject: &Expr,
+        condition: &ast::Expr,
+    ) -> Expr {
         match &condition.kind {
             ast::ExprKind::Partial { op, right } => {
                 let right_value = self.translate_expr(scope, right);
@@ -698,15 +846,28 @@ impl Translator<'_> {
             ast::ExprKind::Range { from, to } => {
                 let from = self.translate_expr(scope, from);
                 let to = self.translate_expr(scope, to);
-                let lower = binary(BinaryOp::GreaterOrEqual, subject.clone(), from, DataType::Boolean);
+                let lower = binary(
+                    BinaryOp::GreaterOrEqual,
+                    subject.clone(),
+                    from,
+                    DataType::Boolean,
+                );
                 let upper = binary(BinaryOp::Less, subject.clone(), to, DataType::Boolean);
                 binary(BinaryOp::And, lower, upper, DataType::Boolean)
             }
-            ast::ExprKind::ForRange { start, length, unit } => {
+            ast::ExprKind::ForRange {
+                start,
+                length,
+                unit,
+            } => {
                 let start = self.translate_expr(scope, start);
                 let amount = self.translate_expr(scope, length);
                 let Some(unit_value) = Timeframe::parse(&unit.name) else {
-                    self.error("invalid-timeframe", format!("Unknown time unit '{}'", unit.name), unit.span);
+                    self.error(
+                        "invalid-timeframe",
+                        format!("Unknown time unit '{}'", unit.name),
+                        unit.span,
+                    );
                     return Expr::error();
                 };
                 let end = Expr::new(
@@ -719,13 +880,19 @@ impl Translator<'_> {
                     start.ty.without_timeframe(),
                     Eval::Scalar,
                 );
-                let lower = binary(BinaryOp::GreaterOrEqual, subject.clone(), start, DataType::Boolean);
+                let lower = binary(
+                    BinaryOp::GreaterOrEqual,
+                    subject.clone(),
+                    start,
+                    DataType::Boolean,
+                );
                 let upper = binary(BinaryOp::Less, subject.clone(), end, DataType::Boolean);
                 binary(BinaryOp::And, lower, upper, DataType::Boolean)
             }
-            ast::ExprKind::Pick { branches, otherwise } => {
-                self.translate_pick(scope, Some(subject), branches, otherwise.as_deref())
-            }
+            ast::ExprKind::Pick {
+                branches,
+                otherwise,
+            } => self.translate_pick(scope, Some(subject), branches, otherwise.as_deref()),
             _ => {
                 let value = self.translate_expr(scope, condition);
                 if value.is_error() || subject.is_error() {
@@ -740,9 +907,16 @@ impl Translator<'_> {
                         DataType::Boolean,
                         subject.eval,
                     ),
-                    DataType::Regex => binary(BinaryOp::RegexMatch, subject.clone(), value, DataType::Boolean),
+                    DataType::Regex => binary(
+                        BinaryOp::RegexMatch,
+                        subject.clone(),
+                        value,
+                        DataType::Boolean,
+                    ),
                     DataType::Boolean if subject.ty != DataType::Boolean => value,
-                    DataType::Timestamp(Some(_)) | DataType::Date(Some(_)) if subject.ty.is_temporal() => {
+                    DataType::Timestamp(Some(_)) | DataType::Date(Some(_))
+                        if subject.ty.is_temporal() =>
+                    {
                         let unit = match &value.ty {
                             DataType::Timestamp(Some(u)) | DataType::Date(Some(u)) => *u,
                             _ => Timeframe::Day,
@@ -755,19 +929,33 @@ impl Translator<'_> {
                             let end = Expr::new(
                                 ExprKind::TimeOffset {
                                     expr: Box::new(value.clone()),
-                                    amount: Box::new(Expr::literal(Literal::Number("1".into()), DataType::number())),
+                                    amount: Box::new(Expr::literal(
+                                        Literal::Number("1".into()),
+                                        DataType::number(),
+                                    )),
                                     unit,
                                     subtract: false,
                                 },
                                 value.ty.without_timeframe(),
                                 value.eval,
                             );
-                            let lower = binary(BinaryOp::GreaterOrEqual, subject.clone(), value, DataType::Boolean);
-                            let upper = binary(BinaryOp::Less, subject.clone(), end, DataType::Boolean);
+                            let lower = binary(
+                                BinaryOp::GreaterOrEqual,
+                                subject.clone(),
+                                value,
+                                DataType::Boolean,
+                            );
+                            let upper =
+                                binary(BinaryOp::Less, subject.clone(), end, DataType::Boolean);
                             binary(BinaryOp::And, lower, upper, DataType::Boolean)
                         }
                     }
-                    _ => self.comparison(ast::BinaryOp::Equal, subject.clone(), value, condition.span),
+                    _ => self.comparison(
+                        ast::BinaryOp::Equal,
+                        subject.clone(),
+                        value,
+                        condition.span,
+                    ),
                 }
             }
         }
@@ -821,477 +1009,9 @@ impl Translator<'_> {
         }
         expr
     }
-
-    fn translate_call(&mut self, scope: &Scope, call: &ast::Call) -> Expr {
-        let name = call.name.name.as_str();
-        if let Some(raw) = &call.raw {
-            let type_suffix = raw.return_type.as_ref().map(|t| t.name.as_str()).unwrap_or("");
-            if self.restricted {
-                self.error(
-                    "restricted-construct-forbidden",
-                    format!(
-                        "`{name}!{type_suffix}(...)` cannot be used in a restricted query — direct SQL function calls (`!type(...)`) are not permitted."
-                    ),
-                    call.span,
-                );
-                return Expr::error();
-            }
-            let arguments: Vec<Expr> = call.arguments.iter().map(|a| self.translate_expr(scope, a)).collect();
-            let ty = match type_suffix {
-                "number" => DataType::Number(None),
-                "string" => DataType::String,
-                "boolean" => DataType::Boolean,
-                "date" => DataType::Date(None),
-                "timestamp" => DataType::Timestamp(None),
-                _ => arguments.first().map(|a| a.ty.clone()).unwrap_or(DataType::SqlNative(String::new())),
-            };
-            let eval = eval_of(&arguments.iter().collect::<Vec<_>>());
-            return Expr::new(
-                ExprKind::Call {
-                    function: name.to_string(),
-                    arguments,
-                },
-                ty,
-                eval,
-            );
-        }
-        let lower = name.to_ascii_lowercase();
-        match lower.as_str() {
-            "count" => {
-                if call.distinct {
-                    self.error(
-                        "syntax-error",
-                        "`count(distinct expression)` deprecated, use `count(expression)` instead.",
-                        call.arguments.first().map(|a| a.span).unwrap_or(call.span),
-                    );
-                    return Expr::error();
-                }
-                match call.arguments.first() {
-                    None => aggregate(AggregateFunction::Count, None, Vec::new()),
-                    Some(argument) => {
-                        let value = self.translate_expr(scope, argument);
-                        aggregate(AggregateFunction::CountDistinct, Some(value), Vec::new())
-                    }
-                }
-            }
-            "sum" | "avg" | "min" | "max" | "stddev" | "string_agg" | "string_agg_distinct" => {
-                let Some(argument) = call.arguments.first() else {
-                    self.error(
-                        "no-matching-function-overload",
-                        format!("No matching overload for function {lower}()"),
-                        call.span,
-                    );
-                    return Expr::error();
-                };
-                let value = self.translate_expr(scope, argument);
-                if value.is_error() {
-                    return value;
-                }
-                if matches!(lower.as_str(), "sum" | "avg" | "stddev") && !value.ty.is_number() {
-                    self.error(
-                        "expression-type-error",
-                        format!("'{lower}' Can't use type {}", value.ty.name()),
-                        argument.span,
-                    );
-                    return Expr::error();
-                }
-                if matches!(lower.as_str(), "sum" | "avg") {
-                    if let Some(message) = join_path_required(scope.source, &value, &lower) {
-                        self.error("aggregate-traverses-join-many", message, call.span);
-                        return Expr::error();
-                    }
-                }
-                let function = aggregate_function(&lower);
-                let mut expr = aggregate(function, Some(value), Vec::new());
-                if let AggregateFunction::Other(_) = function {
-                    if lower != "stddev" {
-                        expr.ty = DataType::String;
-                    }
-                    if lower == "string_agg" {
-                        if let ExprKind::Aggregate(agg) = &mut expr.kind {
-                            let separator = call.arguments.get(1).map(|s| self.translate_expr(scope, s));
-                            if let Some(separator) = separator {
-                                let first = agg.argument.take().expect("argument was set above");
-                                agg.argument = Some(Expr::new(
-                                    ExprKind::ArrayLiteral(vec![first, separator]),
-                                    DataType::String,
-                                    Eval::Scalar,
-                                ));
-                            }
-                        }
-                    }
-                }
-                expr
-            }
-            "all" | "exclude" => {
-                let Some(first) = call.arguments.first() else {
-                    self.error("no-matching-function-overload", format!("No matching overload for function {lower}()"), call.span);
-                    return Expr::error();
-                };
-                let value = self.translate_expr(scope, first);
-                if value.is_error() {
-                    return value;
-                }
-                let mut fields = Vec::new();
-                for argument in &call.arguments[1..] {
-                    match &argument.kind {
-                        ast::ExprKind::Path(path) if path.steps.len() == 1 => {
-                            fields.push((path.steps[0].name.clone(), argument.span));
-                        }
-                        _ => self.error(
-                            "ungroup-field-not-a-name",
-                            format!("{lower}() arguments after the first must be output field names"),
-                            argument.span,
-                        ),
-                    }
-                }
-                self.pending_ungroup_checks.extend(fields.iter().map(|(n, s)| (lower.clone(), n.clone(), *s)));
-                let ty = value.ty.clone();
-                Expr::new(
-                    ExprKind::Ungrouped {
-                        expr: Box::new(value),
-                        kind: if lower == "all" { UngroupKind::All } else { UngroupKind::Exclude },
-                        fields: fields.into_iter().map(|(n, _)| n).collect(),
-                    },
-                    ty,
-                    Eval::Aggregate,
-                )
-            }
-            "year" | "quarter" | "month" | "week" | "day" | "hour" | "minute" | "second" | "day_of_week"
-            | "day_of_year" => {
-                let Some(argument) = call.arguments.first() else {
-                    self.error("no-matching-function-overload", format!("No matching overload for function {lower}()"), call.span);
-                    return Expr::error();
-                };
-                let value = self.translate_expr(scope, argument);
-                let unit = match lower.as_str() {
-                    "day_of_week" => None,
-                    "day_of_year" => None,
-                    other => Timeframe::parse(other),
-                };
-                let eval = value.eval;
-                let ty = DataType::Number(Some(NumberSubtype::Integer));
-                match unit {
-                    Some(unit) => Expr::new(ExprKind::TimeExtract { expr: Box::new(value), unit }, ty, eval),
-                    None => Expr::new(
-                        ExprKind::Call {
-                            function: if lower == "day_of_week" { "__day_of_week".into() } else { "DAYOFYEAR".into() },
-                            arguments: vec![value],
-                        },
-                        ty,
-                        eval,
-                    ),
-                }
-            }
-            "years" | "quarters" | "months" | "weeks" | "days" | "hours" | "minutes" | "seconds" => {
-                let unit = Timeframe::parse(&lower).expect("a plural time unit");
-                match call.arguments.first().map(|a| &a.kind) {
-                    Some(ast::ExprKind::Range { from, to }) => {
-                        let from = self.translate_expr(scope, from);
-                        let to = self.translate_expr(scope, to);
-                        let eval = eval_of(&[&from, &to]);
-                        Expr::new(
-                            ExprKind::TimeDifference {
-                                unit,
-                                from: Box::new(from),
-                                to: Box::new(to),
-                            },
-                            DataType::Number(Some(NumberSubtype::Integer)),
-                            eval,
-                        )
-                    }
-                    _ => {
-                        self.error("no-matching-function-overload", format!("No matching overload for function {lower}()"), call.span);
-                        Expr::error()
-                    }
-                }
-            }
-            "lag" | "lead" | "rank" | "dense_rank" | "row_number" | "first_value" | "last_value"
-            | "sum_cumulative" | "avg_cumulative" | "min_cumulative" | "max_cumulative" | "count_cumulative"
-            | "sum_moving" | "avg_moving" | "min_moving" | "max_moving" | "count_moving" | "sum_window"
-            | "avg_window" | "min_window" | "max_window" | "count_window" => self.translate_window(scope, call, &lower),
-            "replace" => {
-                let arguments: Vec<Expr> = call.arguments.iter().map(|a| self.translate_expr(scope, a)).collect();
-                if arguments.len() != 3 {
-                    self.error("no-matching-function-overload", "No matching overload for function replace()", call.span);
-                    return Expr::error();
-                }
-                let function = if arguments[1].ty == DataType::Regex { "__regexp_replace_all" } else { "REPLACE" };
-                let eval = eval_of(&arguments.iter().collect::<Vec<_>>());
-                Expr::new(ExprKind::Call { function: function.into(), arguments }, DataType::String, eval)
-            }
-            _ => {
-                let Some(spec) = functions::lookup(&lower) else {
-                    self.error(
-                        "function-not-found",
-                        format!("Unknown function '{name}'. Use '{name}!(...)' to call a SQL function directly."),
-                        call.name.span,
-                    );
-                    return Expr::error();
-                };
-                let arguments: Vec<Expr> = call.arguments.iter().map(|a| self.translate_expr(scope, a)).collect();
-                if arguments.len() < spec.min_args || arguments.len() > spec.max_args {
-                    let listed: Vec<String> = arguments.iter().map(|a| a.ty.name()).collect();
-                    self.error(
-                        "no-matching-function-overload",
-                        format!("No matching overload for function {}({})", spec.name, listed.join(", ")),
-                        call.span,
-                    );
-                    return Expr::error();
-                }
-                if arguments.iter().any(|a| a.is_error()) {
-                    return Expr::error();
-                }
-                let types: Vec<DataType> = arguments.iter().map(|a| a.ty.clone()).collect();
-                let mut ty = functions::return_type(spec, &types);
-                if spec.name == "list_extract" {
-                    if let Some(DataType::Array(element)) = types.first() {
-                        ty = (**element).clone();
-                    }
-                }
-                let eval = eval_of(&arguments.iter().collect::<Vec<_>>());
-                Expr::new(
-                    ExprKind::Call {
-                        function: spec.sql_name.to_string(),
-                        arguments,
-                    },
-                    ty,
-                    eval,
-                )
-            }
-        }
-    }
-
-    /// A window function of a `calculate:` field.
-    fn translate_window(&mut self, scope: &Scope, call: &ast::Call, name: &str) -> Expr {
-        let takes_value = !matches!(name, "rank" | "dense_rank" | "row_number");
-        let (min_args, max_args) = match name {
-            "rank" | "dense_rank" | "row_number" => (0, 0),
-            "lag" | "lead" => (1, 3),
-            _ if name.ends_with("_moving") => (2, 3),
-            _ => (1, 1),
-        };
-        if call.arguments.len() < min_args || call.arguments.len() > max_args {
-            self.error(
-                "no-matching-function-overload",
-                format!("No matching overload for function {name}()"),
-                call.span,
-            );
-            return Expr::error();
-        }
-        let mut arguments = Vec::new();
-        for (index, argument) in call.arguments.iter().enumerate() {
-            let value = self.translate_expr(scope, argument);
-            if value.is_error() {
-                return value;
-            }
-            if index == 0 && takes_value && value.eval == Eval::Scalar {
-                let names_output = match &argument.kind {
-                    ast::ExprKind::Path(path) => scope
-                        .outputs
-                        .map(|outputs| outputs.iter().any(|o| Some(&o.name) == path.steps.first().map(|s| &s.name)))
-                        .unwrap_or(false),
-                    ast::ExprKind::Number(_) | ast::ExprKind::String(_) | ast::ExprKind::Boolean(_) | ast::ExprKind::Null => true,
-                    _ => false,
-                };
-                if !names_output {
-                    self.error(
-                        "invalid-function-argument-evaluation-space",
-                        format!("Parameter 1 ('value') of {name} must be literal, constant or output, but received input"),
-                        argument.span,
-                    );
-                    return Expr::error();
-                }
-            }
-            arguments.push(value);
-        }
-        let literal_number = |index: usize| -> Option<String> {
-            match call.arguments.get(index).map(|a| &a.kind) {
-                Some(ast::ExprKind::Number(text)) => Some(text.clone()),
-                _ => None,
-            }
-        };
-        let base = name.split('_').next().unwrap_or(name);
-        let aggregate_sql = match base {
-            "sum" => "SUM",
-            "avg" => "AVG",
-            "min" => "MIN",
-            "max" => "MAX",
-            _ => "COUNT",
-        };
-        let (function, ordered, frame, arguments) = match name {
-            "lag" | "lead" | "rank" | "dense_rank" | "row_number" | "first_value" => {
-                (name.to_ascii_uppercase(), true, None, arguments)
-            }
-            "last_value" => (
-                "LAST_VALUE".to_string(),
-                true,
-                Some("ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING".to_string()),
-                arguments,
-            ),
-            _ if name.ends_with("_cumulative") => (aggregate_sql.to_string(), true, None, arguments),
-            _ if name.ends_with("_moving") => {
-                let preceding = literal_number(1).unwrap_or_else(|| "0".into());
-                let following = literal_number(2).unwrap_or_else(|| "0".into());
-                (
-                    aggregate_sql.to_string(),
-                    true,
-                    Some(format!("ROWS BETWEEN {preceding} PRECEDING AND {following} FOLLOWING")),
-                    arguments.into_iter().take(1).collect(),
-                )
-            }
-            _ => (aggregate_sql.to_string(), false, None, arguments),
-        };
-        let ty = if takes_value && base != "count" {
-            arguments.first().map(|a| a.ty.without_timeframe()).unwrap_or(DataType::Number(None))
-        } else {
-            DataType::Number(None)
-        };
-        Expr::new(
-            ExprKind::Window(Box::new(super::ir::Window {
-                function,
-                arguments,
-                ordered,
-                frame,
-            })),
-            ty,
-            Eval::Analytic,
-        )
-    }
-
-    fn translate_method_call(
-        &mut self,
-        scope: &Scope,
-        receiver: &ast::Expr,
-        method: &ast::Ident,
-        arguments: &[ast::Expr],
-        span: Span,
-    ) -> Expr {
-        let name = method.name.to_ascii_lowercase();
-        let function = match name.as_str() {
-            "count" => AggregateFunction::Count,
-            "sum" => AggregateFunction::Sum,
-            "avg" => AggregateFunction::Avg,
-            "min" => AggregateFunction::Min,
-            "max" => AggregateFunction::Max,
-            _ => {
-                self.error(
-                    "function-not-found",
-                    format!("Unknown aggregate method '{}'", method.name),
-                    method.span,
-                );
-                return Expr::error();
-            }
-        };
-        let ast::ExprKind::Path(path) = &receiver.kind else {
-            self.error("invalid-aggregate-receiver", "An aggregate method needs a field or join path", receiver.span);
-            return Expr::error();
-        };
-        // `source.sum(x)` aggregates at the source itself.
-        let is_source = path.steps.len() == 1 && path.steps[0].name == "source" && scope.source.field("source").is_none();
-        let (locality, receiver_value): (Vec<String>, Option<Expr>) = if is_source {
-            (Vec::new(), None)
-        } else {
-            match self.resolve_path(scope, path) {
-                Some(Resolved::Join { path, .. }) => (path, None),
-                Some(Resolved::Value { expr, prefix, .. })
-                    if matches!(expr.ty, DataType::Array(_)) && name == "count" =>
-                {
-                    // `array.count()` counts the elements.
-                    let mut locality = prefix;
-                    locality.push(path.steps.last().map(|s| s.name.clone()).unwrap_or_default());
-                    (locality, None)
-                }
-                Some(Resolved::Value { expr, prefix, is_measure }) => {
-                    if is_measure {
-                        self.error("aggregate-of-aggregate", "Cannot aggregate a measure", receiver.span);
-                        return Expr::error();
-                    }
-                    (prefix, Some(expr))
-                }
-                Some(Resolved::View) => {
-                    self.error("invalid-aggregate-receiver", "A view cannot be aggregated", receiver.span);
-                    return Expr::error();
-                }
-                None => return Expr::error(),
-            }
-        };
-        let argument = match (receiver_value, arguments.first()) {
-            (Some(value), None) => Some(value),
-            (Some(_), Some(extra)) => {
-                self.error("too-many-arguments", format!("`{name}` on a field takes no arguments"), extra.span);
-                return Expr::error();
-            }
-            (None, Some(argument)) => Some(self.translate_expr(scope, argument)),
-            (None, None) => None,
-        };
-        if let Some(value) = &argument {
-            if value.is_error() {
-                return Expr::error();
-            }
-            if matches!(function, AggregateFunction::Sum | AggregateFunction::Avg) && !value.ty.is_number() {
-                self.error(
-                    "expression-type-error",
-                    format!("'{name}' Can't use type {}", value.ty.name()),
-                    receiver.span,
-                );
-                return Expr::error();
-            }
-            if matches!(function, AggregateFunction::Sum | AggregateFunction::Avg) {
-                if let Some(message) = traverses_fanout(scope.source, &locality, value, &name) {
-                    self.error(message.0, message.1, span);
-                    return Expr::error();
-                }
-            }
-        }
-        if argument.is_none() && function != AggregateFunction::Count {
-            self.error(
-                "no-matching-function-overload",
-                format!("No matching overload for function {name}()"),
-                span,
-            );
-            return Expr::error();
-        }
-        aggregate(function, argument, locality)
-    }
 }
 
-/// Builds an aggregate expression with its result type.
-pub fn aggregate(function: AggregateFunction, argument: Option<Expr>, path: Vec<String>) -> Expr {
-    let ty = match function {
-        AggregateFunction::Count | AggregateFunction::CountDistinct => DataType::Number(Some(NumberSubtype::Integer)),
-        AggregateFunction::Avg => DataType::Number(Some(NumberSubtype::Decimal)),
-        AggregateFunction::Other(_) => DataType::Number(None),
-        _ => argument
-            .as_ref()
-            .map(|a| a.ty.without_timeframe())
-            .unwrap_or(DataType::Number(None)),
-    };
-    Expr::new(
-        ExprKind::Aggregate(Box::new(Aggregate {
-            function,
-            argument,
-            path,
-            filter: None,
-        })),
-        ty,
-        Eval::Aggregate,
-    )
-}
-
-fn aggregate_function(name: &str) -> AggregateFunction {
-    match name {
-        "sum" => AggregateFunction::Sum,
-        "avg" => AggregateFunction::Avg,
-        "min" => AggregateFunction::Min,
-        "max" => AggregateFunction::Max,
-        "stddev" => AggregateFunction::Other("STDDEV"),
-        "string_agg" => AggregateFunction::Other("STRING_AGG"),
-        _ => AggregateFunction::Other("__string_agg_distinct"),
-    }
-}
-
-fn case_expr(branches: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>>) -> Expr {
+pub(super) fn case_expr(branches: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>>) -> Expr {
     let ty = branches
         .iter()
         .map(|(_, v)| &v.ty)
@@ -1308,102 +1028,21 @@ fn case_expr(branches: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>>) -> Expr 
         all.push(o);
     }
     let eval = eval_of(&all);
-    Expr::new(ExprKind::Case { branches, otherwise }, ty, eval)
-}
-
-/// The join relationship of each step of `path`, starting at `source`.
-fn join_kinds(source: &SourceDef, path: &[String]) -> Vec<(String, JoinKind)> {
-    let mut kinds = Vec::new();
-    let mut current: &SourceDef = source;
-    for step in path {
-        let Some(field) = current.field(step) else { break };
-        let join = match (&field.kind, &field.unnest) {
-            (FieldKind::Join(join), _) => join,
-            (_, Some(unnest)) => unnest,
-            _ => break,
-        };
-        kinds.push((step.clone(), join.kind));
-        current = &join.source;
-    }
-    kinds
-}
-
-/// For `sum(join.x)` and `avg(join.x)` across a `join_many`, the message
-/// asking for an explicit join path.
-fn join_path_required(source: &SourceDef, value: &Expr, function: &str) -> Option<String> {
-    let mut paths = Vec::new();
-    value.join_paths(&mut paths);
-    for path in paths {
-        let kinds = join_kinds(source, &path);
-        if kinds.iter().any(|(_, k)| *k != JoinKind::One) {
-            let text = match &value.kind {
-                ExprKind::Column { path, name } => format!("{}.{}", path.join("."), name),
-                _ => path.join("."),
-            };
-            return Some(format!("Join path is required for this calculation; use `{text}.{function}()`"));
-        }
-    }
-    None
-}
-
-/// For `locality.sum(x)` where `x` lies below a `join_many` or `join_cross`
-/// under the locality, the reference's message.
-fn traverses_fanout(source: &SourceDef, locality: &[String], value: &Expr, function: &str) -> Option<(&'static str, String)> {
-    let mut paths: Vec<Vec<String>> = Vec::new();
-    value.visit(&mut |e| {
-        if let ExprKind::Column { path, .. } = &e.kind {
-            if !paths.contains(path) {
-                paths.push(path.clone());
-            }
-        }
-    });
-    let locality_kinds = join_kinds(source, locality);
-    for path in paths {
-        if !path.starts_with(locality) {
-            // The value lies outside the locality: the locality itself is
-            // the fan-out being crossed.
-            if let Some((name, kind)) = locality_kinds.iter().rev().find(|(_, k)| *k != JoinKind::One) {
-                let column = column_text(value, locality);
-                let (code, word) = fanout_words(*kind);
-                return Some((code, format!("Cannot compute `{function}` across `{word}` relationship `{name}`; use `{column}.{function}()`")));
-            }
-            continue;
-        }
-        let kinds = join_kinds(source, &path);
-        for (name, kind) in kinds.iter().skip(locality.len()) {
-            if *kind != JoinKind::One {
-                let column = column_text(value, &[]);
-                let (code, word) = fanout_words(*kind);
-                return Some((code, format!("Cannot compute `{function}` across `{word}` relationship `{name}`; use `{column}.{function}()`")));
-            }
-        }
-    }
-    None
-}
-
-fn fanout_words(kind: JoinKind) -> (&'static str, &'static str) {
-    match kind {
-        JoinKind::Cross => ("aggregate-traverses-join-cross", "join_cross"),
-        _ => ("aggregate-traverses-join-many", "join_many"),
-    }
-}
-
-fn column_text(value: &Expr, strip: &[String]) -> String {
-    match &value.kind {
-        ExprKind::Column { path, name } => {
-            let rest: Vec<&String> = path.iter().skip(if path.starts_with(strip) { strip.len() } else { 0 }).collect();
-            let mut parts: Vec<String> = rest.into_iter().cloned().collect();
-            parts.push(name.clone());
-            parts.join(".")
-        }
-        _ => "expression".to_string(),
-    }
+    Expr::new(
+        ExprKind::Case {
+            branches,
+            otherwise,
+        },
+        ty,
+        eval,
+    )
 }
 
 /// The granularity of a time literal, if `expr` is one.
 fn literal_granularity(expr: &Expr) -> Option<Timeframe> {
     match (&expr.kind, &expr.ty) {
-        (ExprKind::Literal(_), DataType::Date(Some(unit))) | (ExprKind::Literal(_), DataType::Timestamp(Some(unit))) => Some(*unit),
+        (ExprKind::Literal(_), DataType::Date(Some(unit)))
+        | (ExprKind::Literal(_), DataType::Timestamp(Some(unit))) => Some(*unit),
         _ => None,
     }
 }
@@ -1412,7 +1051,10 @@ fn period_end(start: &Expr, unit: Timeframe) -> Expr {
     Expr::new(
         ExprKind::TimeOffset {
             expr: Box::new(start.clone()),
-            amount: Box::new(Expr::literal(Literal::Number("1".into()), DataType::number())),
+            amount: Box::new(Expr::literal(
+                Literal::Number("1".into()),
+                DataType::number(),
+            )),
             unit,
             subtract: false,
         },
@@ -1424,7 +1066,12 @@ fn period_end(start: &Expr, unit: Timeframe) -> Expr {
 /// `subject` within the period that starts at `start` and lasts one `unit`.
 fn period_test(subject: &Expr, start: &Expr, unit: Timeframe) -> Expr {
     let end = period_end(start, unit);
-    let lower = binary(BinaryOp::GreaterOrEqual, subject.clone(), start.clone(), DataType::Boolean);
+    let lower = binary(
+        BinaryOp::GreaterOrEqual,
+        subject.clone(),
+        start.clone(),
+        DataType::Boolean,
+    );
     let upper = binary(BinaryOp::Less, subject.clone(), end, DataType::Boolean);
     binary(BinaryOp::And, lower, upper, DataType::Boolean)
 }
@@ -1435,7 +1082,10 @@ pub fn parse_time_literal(text: &str) -> Option<Expr> {
     let text = text.trim();
     let digits = |s: &str, n: usize| s.len() == n && s.chars().all(|c| c.is_ascii_digit());
     let date = |value: String, unit: Timeframe| {
-        Some(Expr::literal(Literal::Date(value), DataType::Date(Some(unit))))
+        Some(Expr::literal(
+            Literal::Date(value),
+            DataType::Date(Some(unit)),
+        ))
     };
     if let Some((day, time)) = text.split_once([' ', 'T']) {
         let parts: Vec<&str> = time.split(':').collect();
@@ -1444,10 +1094,16 @@ pub fn parse_time_literal(text: &str) -> Option<Expr> {
         }
         let (unit, full) = match parts.len() {
             1 => (Timeframe::Hour, format!("{day} {:0>2}:00:00", parts[0])),
-            2 => (Timeframe::Minute, format!("{day} {}:{}:00", parts[0], parts[1])),
+            2 => (
+                Timeframe::Minute,
+                format!("{day} {}:{}:00", parts[0], parts[1]),
+            ),
             _ => (Timeframe::Second, format!("{day} {}", time)),
         };
-        return Some(Expr::literal(Literal::Timestamp(full), DataType::Timestamp(Some(unit))));
+        return Some(Expr::literal(
+            Literal::Timestamp(full),
+            DataType::Timestamp(Some(unit)),
+        ));
     }
     if digits(text, 4) {
         return date(format!("{text}-01-01"), Timeframe::Year);
@@ -1462,7 +1118,10 @@ pub fn parse_time_literal(text: &str) -> Option<Expr> {
             if !(1..=4).contains(&q) {
                 return None;
             }
-            return date(format!("{year}-{:02}-01", (q - 1) * 3 + 1), Timeframe::Quarter);
+            return date(
+                format!("{year}-{:02}-01", (q - 1) * 3 + 1),
+                Timeframe::Quarter,
+            );
         }
         if digits(rest, 2) {
             return date(format!("{year}-{rest}-01"), Timeframe::Month);

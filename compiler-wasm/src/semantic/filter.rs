@@ -44,13 +44,29 @@ fn not(expr: Expr) -> Expr {
 }
 
 fn any_of(mut terms: Vec<Expr>) -> Option<Expr> {
-    let first = if terms.is_empty() { return None } else { terms.remove(0) };
-    Some(terms.into_iter().fold(first, |a, b| binary(BinaryOp::Or, a, b)))
+    let first = if terms.is_empty() {
+        return None;
+    } else {
+        terms.remove(0)
+    };
+    Some(
+        terms
+            .into_iter()
+            .fold(first, |a, b| binary(BinaryOp::Or, a, b)),
+    )
 }
 
 fn all_of(mut terms: Vec<Expr>) -> Option<Expr> {
-    let first = if terms.is_empty() { return None } else { terms.remove(0) };
-    Some(terms.into_iter().fold(first, |a, b| binary(BinaryOp::And, a, b)))
+    let first = if terms.is_empty() {
+        return None;
+    } else {
+        terms.remove(0)
+    };
+    Some(
+        terms
+            .into_iter()
+            .fold(first, |a, b| binary(BinaryOp::And, a, b)),
+    )
 }
 
 /// Translates `subject ~ f'text'`, or returns a message saying why the
@@ -61,7 +77,10 @@ pub fn translate(subject: &Expr, text: &str) -> Result<Expr, String> {
         DataType::Number(_) => number_filter(subject, text),
         DataType::Date(_) | DataType::Timestamp(_) => time_filter(subject, text),
         DataType::Boolean => boolean_filter(subject, text),
-        other => Err(format!("Filter expressions cannot be applied to a {}", other.name())),
+        other => Err(format!(
+            "Filter expressions cannot be applied to a {}",
+            other.name()
+        )),
     }
 }
 
@@ -83,7 +102,11 @@ fn split_clauses(text: &str) -> Vec<String> {
         }
     }
     clauses.push(current);
-    clauses.into_iter().map(|c| c.trim().to_string()).filter(|c| !c.is_empty()).collect()
+    clauses
+        .into_iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect()
 }
 
 fn string_filter(subject: &Expr, text: &str) -> Result<Expr, String> {
@@ -99,7 +122,11 @@ fn string_filter(subject: &Expr, text: &str) -> Result<Expr, String> {
         let lower = body.to_ascii_lowercase();
         if lower == "null" {
             let test = is_null(subject, negated);
-            if negated { negatives.push(test) } else { positives.push(test) }
+            if negated {
+                negatives.push(test)
+            } else {
+                positives.push(test)
+            }
             continue;
         }
         if lower == "empty" {
@@ -107,7 +134,10 @@ fn string_filter(subject: &Expr, text: &str) -> Result<Expr, String> {
                 ExprKind::Binary {
                     op: BinaryOp::Coalesce,
                     left: Box::new(subject.clone()),
-                    right: Box::new(Expr::literal(Literal::String(String::new()), DataType::String)),
+                    right: Box::new(Expr::literal(
+                        Literal::String(String::new()),
+                        DataType::String,
+                    )),
                 },
                 DataType::String,
                 subject.eval,
@@ -117,11 +147,19 @@ fn string_filter(subject: &Expr, text: &str) -> Result<Expr, String> {
                 coalesced,
                 Expr::literal(Literal::String(String::new()), DataType::String),
             );
-            if negated { negatives.push(not(empty)) } else { positives.push(empty) }
+            if negated {
+                negatives.push(not(empty))
+            } else {
+                positives.push(empty)
+            }
             continue;
         }
         let has_wildcard = has_unescaped_wildcard(&body);
-        let value = if has_wildcard { body.clone() } else { unescape(&body) };
+        let value = if has_wildcard {
+            body.clone()
+        } else {
+            unescape(&body)
+        };
         let literal = Expr::literal(Literal::String(value), DataType::String);
         match (has_wildcard, negated) {
             (true, false) => positives.push(binary(BinaryOp::Like, subject.clone(), literal)),
@@ -140,7 +178,11 @@ fn string_filter(subject: &Expr, text: &str) -> Result<Expr, String> {
     if !not_equal.is_empty() {
         negatives.insert(
             0,
-            binary(BinaryOp::Or, in_list(subject, not_equal, true), is_null(subject, false)),
+            binary(
+                BinaryOp::Or,
+                in_list(subject, not_equal, true),
+                is_null(subject, false),
+            ),
         );
     }
     let positive = any_of(positives);
@@ -184,7 +226,11 @@ fn unescape(text: &str) -> String {
 
 fn in_list(subject: &Expr, values: Vec<Expr>, negated: bool) -> Expr {
     if values.len() == 1 {
-        let op = if negated { BinaryOp::NotEqual } else { BinaryOp::Equal };
+        let op = if negated {
+            BinaryOp::NotEqual
+        } else {
+            BinaryOp::Equal
+        };
         let value = values.into_iter().next().expect("one value");
         return binary(op, subject.clone(), value);
     }
@@ -252,8 +298,15 @@ impl NumberParser<'_> {
         if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit() || c == '.') {
             return Err(format!("Expected a number, found '{token}'"));
         }
-        let subtype = if token.contains('.') { NumberSubtype::Decimal } else { NumberSubtype::Integer };
-        Ok(Expr::literal(Literal::Number(token), DataType::Number(Some(subtype))))
+        let subtype = if token.contains('.') {
+            NumberSubtype::Decimal
+        } else {
+            NumberSubtype::Integer
+        };
+        Ok(Expr::literal(
+            Literal::Number(token),
+            DataType::Number(Some(subtype)),
+        ))
     }
 
     /// Comma-separated alternatives.
@@ -301,7 +354,9 @@ impl NumberParser<'_> {
     /// A number list: more numbers follow after commas.
     fn number_list(&mut self) -> Result<Vec<Expr>, String> {
         let mut values = vec![self.number()?];
-        while self.peek() == Some(",") && self.tokens.get(self.position + 1).map(|t| looks_numeric(t)) == Some(true) {
+        while self.peek() == Some(",")
+            && self.tokens.get(self.position + 1).map(|t| looks_numeric(t)) == Some(true)
+        {
             self.next();
             values.push(self.number()?);
         }
@@ -324,7 +379,11 @@ impl NumberParser<'_> {
                 }
                 let high = self.number()?;
                 let close = self.next().ok_or("Expected ']' or ')'")?;
-                let low_op = if token == "[" { BinaryOp::GreaterOrEqual } else { BinaryOp::Greater };
+                let low_op = if token == "[" {
+                    BinaryOp::GreaterOrEqual
+                } else {
+                    BinaryOp::Greater
+                };
                 let high_op = match close.as_str() {
                     "]" => BinaryOp::LessOrEqual,
                     ")" => BinaryOp::Less,
@@ -344,7 +403,11 @@ impl NumberParser<'_> {
             "!=" => {
                 self.next();
                 let values = self.number_list()?;
-                Ok(binary(BinaryOp::Or, in_list(subject, values, true), is_null(subject, false)))
+                Ok(binary(
+                    BinaryOp::Or,
+                    in_list(subject, values, true),
+                    is_null(subject, false),
+                ))
             }
             "<" | "<=" | ">" | ">=" => {
                 self.next();
@@ -388,9 +451,12 @@ fn number_filter(subject: &Expr, text: &str) -> Result<Expr, String> {
 fn moment(subject: &Expr, text: &str) -> Result<(Expr, Timeframe), String> {
     // The reference reads `YYYY-Qn` as starting in month 3(n-1), so
     // `2004-Q2` covers March to May; this keeps results the same.
-    let quarter = text.len() == 7 && text.as_bytes()[4] == b'-' && text[5..].starts_with(['Q', 'q']);
+    let quarter =
+        text.len() == 7 && text.as_bytes()[4] == b'-' && text[5..].starts_with(['Q', 'q']);
     let literal = if quarter {
-        let q: u32 = text[6..].parse().map_err(|_| format!("Invalid quarter '{text}'"))?;
+        let q: u32 = text[6..]
+            .parse()
+            .map_err(|_| format!("Invalid quarter '{text}'"))?;
         let month = (3 * (q.max(1) - 1)).max(1);
         parse_time_literal(&format!("{}-{month:02}", &text[..4])).map(|mut e| {
             e.ty = DataType::Date(Some(Timeframe::Quarter));
@@ -434,7 +500,10 @@ fn offset(start: &Expr, amount: &str, unit: Timeframe) -> Expr {
     Expr::new(
         ExprKind::TimeOffset {
             expr: Box::new(start.clone()),
-            amount: Box::new(Expr::literal(Literal::Number(amount.to_string()), DataType::number())),
+            amount: Box::new(Expr::literal(
+                Literal::Number(amount.to_string()),
+                DataType::number(),
+            )),
             unit,
             subtract: false,
         },
@@ -458,7 +527,11 @@ fn time_clause(subject: &Expr, clause: &str) -> Result<Expr, String> {
     }
     if let Some(rest) = lower.strip_prefix("after ") {
         let (start, unit) = moment(subject, rest.trim())?;
-        return Ok(binary(BinaryOp::GreaterOrEqual, subject.clone(), offset(&start, "1", unit)));
+        return Ok(binary(
+            BinaryOp::GreaterOrEqual,
+            subject.clone(),
+            offset(&start, "1", unit),
+        ));
     }
     if let Some(index) = words.iter().position(|w| w.eq_ignore_ascii_case("to")) {
         let (from, _) = moment(subject, &words[..index].join(" "))?;
@@ -471,13 +544,22 @@ fn time_clause(subject: &Expr, clause: &str) -> Result<Expr, String> {
     }
     if let Some(index) = words.iter().position(|w| w.eq_ignore_ascii_case("for")) {
         let (start, _) = moment(subject, &words[..index].join(" "))?;
-        let amount = words.get(index + 1).ok_or("Expected a duration after 'for'")?;
-        let unit_word = words.get(index + 2).ok_or("Expected a time unit after 'for'")?;
-        let unit = Timeframe::parse(unit_word).ok_or_else(|| format!("Unknown time unit '{unit_word}'"))?;
+        let amount = words
+            .get(index + 1)
+            .ok_or("Expected a duration after 'for'")?;
+        let unit_word = words
+            .get(index + 2)
+            .ok_or("Expected a time unit after 'for'")?;
+        let unit = Timeframe::parse(unit_word)
+            .ok_or_else(|| format!("Unknown time unit '{unit_word}'"))?;
         return Ok(binary(
             BinaryOp::And,
             binary(BinaryOp::GreaterOrEqual, subject.clone(), start.clone()),
-            binary(BinaryOp::Less, subject.clone(), offset(&start, amount, unit)),
+            binary(
+                BinaryOp::Less,
+                subject.clone(),
+                offset(&start, amount, unit),
+            ),
         ));
     }
     let (start, unit) = moment(subject, clause)?;
@@ -542,9 +624,28 @@ mod tests {
     #[test]
     fn number_range_is_two_comparisons() {
         let expr = translate(&column(DataType::number()), "[1 to 5)").expect("valid filter");
-        let ExprKind::Binary { op: BinaryOp::And, left, right } = expr.kind else { panic!("expected AND") };
-        assert!(matches!(left.kind, ExprKind::Binary { op: BinaryOp::GreaterOrEqual, .. }));
-        assert!(matches!(right.kind, ExprKind::Binary { op: BinaryOp::Less, .. }));
+        let ExprKind::Binary {
+            op: BinaryOp::And,
+            left,
+            right,
+        } = expr.kind
+        else {
+            panic!("expected AND")
+        };
+        assert!(matches!(
+            left.kind,
+            ExprKind::Binary {
+                op: BinaryOp::GreaterOrEqual,
+                ..
+            }
+        ));
+        assert!(matches!(
+            right.kind,
+            ExprKind::Binary {
+                op: BinaryOp::Less,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -555,6 +656,12 @@ mod tests {
     #[test]
     fn year_covers_the_whole_year() {
         let expr = translate(&column(DataType::Timestamp(None)), "2003").expect("valid filter");
-        assert!(matches!(expr.kind, ExprKind::Binary { op: BinaryOp::And, .. }));
+        assert!(matches!(
+            expr.kind,
+            ExprKind::Binary {
+                op: BinaryOp::And,
+                ..
+            }
+        ));
     }
 }

@@ -29,7 +29,13 @@ pub struct FunctionSpec {
 
 const MANY: usize = usize::MAX;
 
-const fn f(name: &'static str, sql_name: &'static str, min_args: usize, max_args: usize, returns: Returns) -> FunctionSpec {
+const fn f(
+    name: &'static str,
+    sql_name: &'static str,
+    min_args: usize,
+    max_args: usize,
+    returns: Returns,
+) -> FunctionSpec {
     FunctionSpec {
         name,
         sql_name,
@@ -50,8 +56,20 @@ static FUNCTIONS: &[FunctionSpec] = &[
     f("ltrim", "LTRIM", 1, 2, Returns::String),
     f("rtrim", "RTRIM", 1, 2, Returns::String),
     f("strpos", "STRPOS", 2, 2, Returns::Number),
-    f("starts_with", "__false_if_null:STARTS_WITH", 2, 2, Returns::Boolean),
-    f("ends_with", "__false_if_null:SUFFIX", 2, 2, Returns::Boolean),
+    f(
+        "starts_with",
+        "__false_if_null:STARTS_WITH",
+        2,
+        2,
+        Returns::Boolean,
+    ),
+    f(
+        "ends_with",
+        "__false_if_null:SUFFIX",
+        2,
+        2,
+        Returns::Boolean,
+    ),
     f("reverse", "REVERSE", 1, 1, Returns::String),
     f("repeat", "REPEAT", 2, 2, Returns::String),
     f("ascii", "ASCII", 1, 1, Returns::Number),
@@ -81,8 +99,20 @@ static FUNCTIONS: &[FunctionSpec] = &[
     f("rand", "RANDOM", 0, 0, Returns::Number),
     f("is_nan", "__false_if_null:ISNAN", 1, 1, Returns::Boolean),
     f("is_inf", "__false_if_null:ISINF", 1, 1, Returns::Boolean),
-    f("greatest", "__null_if_any_null:GREATEST", 1, MANY, Returns::FirstArgument),
-    f("least", "__null_if_any_null:LEAST", 1, MANY, Returns::FirstArgument),
+    f(
+        "greatest",
+        "__null_if_any_null:GREATEST",
+        1,
+        MANY,
+        Returns::FirstArgument,
+    ),
+    f(
+        "least",
+        "__null_if_any_null:LEAST",
+        1,
+        MANY,
+        Returns::FirstArgument,
+    ),
     f("coalesce", "COALESCE", 1, MANY, Returns::FirstArgument),
     f("ifnull", "IFNULL", 2, 2, Returns::FirstArgument),
     f("nullif", "NULLIF", 2, 2, Returns::FirstArgument),

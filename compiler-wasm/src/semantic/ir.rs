@@ -107,37 +107,85 @@ pub struct Window {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
     /// A column of the table at `path` (empty for the root source).
-    Column { path: Vec<String>, name: String },
+    Column {
+        path: Vec<String>,
+        name: String,
+    },
     /// An output field of the current stage, by name; used by `calculate`
     /// and `having` expressions that name outputs.
     Output(String),
     Literal(Literal),
     Negate(Box<Expr>),
     Not(Box<Expr>),
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
-    IsNull { expr: Box<Expr>, negated: bool },
-    In { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    Case { branches: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>> },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
+    In {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    Case {
+        branches: Vec<(Expr, Expr)>,
+        otherwise: Option<Box<Expr>>,
+    },
     /// A cast to a SQL type; `safe` casts give NULL on failure.
-    Cast { expr: Box<Expr>, sql_type: String, safe: bool },
+    Cast {
+        expr: Box<Expr>,
+        sql_type: String,
+        safe: bool,
+    },
     /// A SQL function call.
-    Call { function: String, arguments: Vec<Expr> },
-    TimeTruncate { expr: Box<Expr>, unit: Timeframe },
-    TimeExtract { expr: Box<Expr>, unit: Timeframe },
+    Call {
+        function: String,
+        arguments: Vec<Expr>,
+    },
+    TimeTruncate {
+        expr: Box<Expr>,
+        unit: Timeframe,
+    },
+    TimeExtract {
+        expr: Box<Expr>,
+        unit: Timeframe,
+    },
     /// `t + n units` or `t - n units`.
-    TimeOffset { expr: Box<Expr>, amount: Box<Expr>, unit: Timeframe, subtract: bool },
+    TimeOffset {
+        expr: Box<Expr>,
+        amount: Box<Expr>,
+        unit: Timeframe,
+        subtract: bool,
+    },
     /// Whole units from `from` to `to`.
-    TimeDifference { unit: Timeframe, from: Box<Expr>, to: Box<Expr> },
+    TimeDifference {
+        unit: Timeframe,
+        from: Box<Expr>,
+        to: Box<Expr>,
+    },
     /// A field of a record value.
-    RecordField { record: Box<Expr>, name: String },
+    RecordField {
+        record: Box<Expr>,
+        name: String,
+    },
     RecordLiteral(Vec<(String, Expr)>),
     ArrayLiteral(Vec<Expr>),
     Aggregate(Box<Aggregate>),
-    Ungrouped { expr: Box<Expr>, kind: UngroupKind, fields: Vec<String> },
+    Ungrouped {
+        expr: Box<Expr>,
+        kind: UngroupKind,
+        fields: Vec<String>,
+    },
     Window(Box<Window>),
     /// The value of an array element inside `.each`: the unnested column at
     /// the array's join path.
-    EachValue { path: Vec<String> },
+    EachValue {
+        path: Vec<String>,
+    },
 }
 
 impl Expr {
@@ -154,7 +202,11 @@ impl Expr {
     }
 
     pub fn error() -> Expr {
-        Expr::new(ExprKind::Literal(Literal::Null), DataType::Error, Eval::Scalar)
+        Expr::new(
+            ExprKind::Literal(Literal::Null),
+            DataType::Error,
+            Eval::Scalar,
+        )
     }
 
     pub fn is_error(&self) -> bool {
@@ -216,7 +268,10 @@ impl Expr {
                 all.extend(list.iter());
                 all
             }
-            ExprKind::Case { branches, otherwise } => {
+            ExprKind::Case {
+                branches,
+                otherwise,
+            } => {
                 let mut all = Vec::new();
                 for (when, then) in branches {
                     all.push(when);
@@ -264,7 +319,10 @@ impl Expr {
                 all.extend(list.iter_mut());
                 all
             }
-            ExprKind::Case { branches, otherwise } => {
+            ExprKind::Case {
+                branches,
+                otherwise,
+            } => {
                 let mut all = Vec::new();
                 for (when, then) in branches {
                     all.push(when);
@@ -299,21 +357,18 @@ impl Expr {
         }
     }
 
-    /// Every join path that the expression reads columns from, outside of
-    /// aggregates' own paths.
+    /// Every join path that the expression reads columns from or
+    /// aggregates at; the root's empty path is left out.
     pub fn join_paths(&self, out: &mut Vec<Vec<String>>) {
-        self.visit(&mut |expr| match &expr.kind {
-            ExprKind::Column { path, .. } | ExprKind::EachValue { path } => {
-                if !path.is_empty() && !out.contains(path) {
-                    out.push(path.clone());
-                }
+        self.visit(&mut |expr| {
+            let path = match &expr.kind {
+                ExprKind::Column { path, .. } | ExprKind::EachValue { path } => path,
+                ExprKind::Aggregate(aggregate) => &aggregate.path,
+                _ => return,
+            };
+            if !path.is_empty() && !out.contains(path) {
+                out.push(path.clone());
             }
-            ExprKind::Aggregate(aggregate) => {
-                if !aggregate.path.is_empty() && !out.contains(&aggregate.path) {
-                    out.push(aggregate.path.clone());
-                }
-            }
-            _ => {}
         });
     }
 

@@ -5,6 +5,7 @@
 //! including the ones imported from other files. Every problem it finds is
 //! recorded as a [`Diagnostic`] with the span of the text it concerns.
 
+pub mod calls;
 pub mod expr;
 pub mod filter;
 pub mod functions;
@@ -110,7 +111,8 @@ impl<'e> Translator<'e> {
     }
 
     pub fn error(&mut self, code: &'static str, message: impl Into<String>, span: Span) {
-        self.diagnostics.push(Diagnostic::error(code, message, span));
+        self.diagnostics
+            .push(Diagnostic::error(code, message, span));
     }
 
     pub fn has_errors(&self) -> bool {
@@ -257,7 +259,12 @@ impl<'e> Translator<'e> {
     }
 
     /// Returns the columns of a table or SQL source, fetching each once.
-    fn schema(&mut self, is_sql: bool, connection: &str, text: &str) -> Result<Rc<Vec<Column>>, String> {
+    fn schema(
+        &mut self,
+        is_sql: bool,
+        connection: &str,
+        text: &str,
+    ) -> Result<Rc<Vec<Column>>, String> {
         let key = (is_sql, connection.to_string(), text.to_string());
         if let Some(columns) = self.schema_cache.get(&key) {
             return Ok(columns.clone());
@@ -284,7 +291,10 @@ fn source_expr_name(source: &ast::SourceExpr) -> Option<String> {
 }
 
 pub fn annotation_texts(annotations: &[ast::Annotation]) -> Vec<String> {
-    annotations.iter().map(|a| normalize_annotation(&a.text)).collect()
+    annotations
+        .iter()
+        .map(|a| normalize_annotation(&a.text))
+        .collect()
 }
 
 /// A block annotation (`#| ... |#`) as the reference reports it: the
@@ -300,7 +310,11 @@ fn normalize_annotation(text: &str) -> String {
     }
     let mut out = String::new();
     for (index, line) in lines.iter().enumerate() {
-        let line = if index == 0 { line.trim_end() } else { line.trim() };
+        let line = if index == 0 {
+            line.trim_end()
+        } else {
+            line.trim()
+        };
         let line = line.strip_suffix("|#").map(str::trim_end).unwrap_or(line);
         out.push_str(line);
         out.push('\n');

@@ -86,7 +86,9 @@ impl Field {
 /// The join over the elements of an array value: records expose their
 /// fields, other elements expose `each` (also called `value`).
 pub fn array_join(array: &Expr, connection: &str) -> Option<Rc<JoinDef>> {
-    let DataType::Array(element) = &array.ty else { return None };
+    let DataType::Array(element) = &array.ty else {
+        return None;
+    };
     let fields = match &**element {
         DataType::Record(members) => members
             .iter()
@@ -111,7 +113,11 @@ pub fn array_join(array: &Expr, connection: &str) -> Option<Rc<JoinDef>> {
             .map(|name| {
                 Field::new(
                     name,
-                    FieldKind::Dimension(Expr::new(ExprKind::EachValue { path: Vec::new() }, other.clone(), Eval::Scalar)),
+                    FieldKind::Dimension(Expr::new(
+                        ExprKind::EachValue { path: Vec::new() },
+                        other.clone(),
+                        Eval::Scalar,
+                    )),
                     Vec::new(),
                     connection,
                 )

@@ -5,11 +5,11 @@ use std::rc::Rc;
 
 use super::expr::{Resolved, Scope};
 use super::ir::{Eval, Expr, ExprKind, Literal};
-use super::types::{DataType, NumberSubtype};
 use super::model::{
     FieldKind, IndexSpec, OutputField, OutputValue, Query, SourceDef, Stage, StageKind,
 };
 use super::source::query_output_source;
+use super::types::{DataType, NumberSubtype};
 use super::{annotation_texts, ModelEntry, Translator};
 use crate::diagnostics::Span;
 use crate::syntax::ast;
@@ -21,7 +21,11 @@ const DEFAULT_SAMPLE_ROWS: u64 = 100_000;
 fn is_indexable(ty: &DataType) -> bool {
     matches!(
         ty,
-        DataType::String | DataType::Number(_) | DataType::Boolean | DataType::Date(_) | DataType::Timestamp(_)
+        DataType::String
+            | DataType::Number(_)
+            | DataType::Boolean
+            | DataType::Date(_)
+            | DataType::Timestamp(_)
     )
 }
 
@@ -45,7 +49,11 @@ enum FieldClause {
 impl Translator<'_> {
     /// Translates a query expression; `annotations` are the taglines written
     /// before it.
-    pub fn translate_query(&mut self, query: &ast::QueryExpr, annotations: &[String]) -> Option<Rc<Query>> {
+    pub fn translate_query(
+        &mut self,
+        query: &ast::QueryExpr,
+        annotations: &[String],
+    ) -> Option<Rc<Query>> {
         let (root, specs, mut notes) = self.flatten_query(query)?;
         notes.extend(annotations.iter().cloned());
         self.translate_pipeline(root, &specs, notes)
@@ -59,12 +67,17 @@ impl Translator<'_> {
         query.stages.last().cloned()
     }
 
-    fn flatten_query(&mut self, query: &ast::QueryExpr) -> Option<(Rc<SourceDef>, Vec<StageSpec>, Vec<String>)> {
+    fn flatten_query(
+        &mut self,
+        query: &ast::QueryExpr,
+    ) -> Option<(Rc<SourceDef>, Vec<StageSpec>, Vec<String>)> {
         match &query.kind {
             ast::QueryExprKind::Pipeline { source, stages } => {
                 if let ast::SourceExprKind::Named { name, arguments } = &source.kind {
                     if arguments.is_empty() {
-                        if let Some(ModelEntry::Query(named)) = self.model.lookup(&name.name).cloned() {
+                        if let Some(ModelEntry::Query(named)) =
+                            self.model.lookup(&name.name).cloned()
+                        {
                             let (root, mut specs, notes) = self.flatten_query(&named.ast)?;
                             specs.extend(stages.iter().map(|s| vec![s.clone()]));
                             return Some((root, specs, notes));
@@ -72,7 +85,11 @@ impl Translator<'_> {
                     }
                 }
                 let root = self.translate_source_expr(source)?;
-                Some((root, stages.iter().map(|s| vec![s.clone()]).collect(), Vec::new()))
+                Some((
+                    root,
+                    stages.iter().map(|s| vec![s.clone()]).collect(),
+                    Vec::new(),
+                ))
             }
             ast::QueryExprKind::Named(name) => match self.model.lookup(&name.name).cloned() {
                 Some(ModelEntry::Query(named)) => {
@@ -83,7 +100,10 @@ impl Translator<'_> {
                 Some(ModelEntry::Source(_)) => {
                     self.error(
                         "invalid-query",
-                        format!("'{}' is a source, not a query; add `-> view` to run it", name.name),
+                        format!(
+                            "'{}' is a source, not a query; add `-> view` to run it",
+                            name.name
+                        ),
                         name.span,
                     );
                     None
@@ -113,7 +133,12 @@ impl Translator<'_> {
         }
     }
 
-    fn translate_pipeline(&mut self, root: Rc<SourceDef>, specs: &[StageSpec], annotations: Vec<String>) -> Option<Rc<Query>> {
+    fn translate_pipeline(
+        &mut self,
+        root: Rc<SourceDef>,
+        specs: &[StageSpec],
+        annotations: Vec<String>,
+    ) -> Option<Rc<Query>> {
         let mut stages: Vec<Stage> = Vec::new();
         let mut source = root;
         let mut notes = annotations;
@@ -146,7 +171,11 @@ impl Translator<'_> {
     }
 
     /// Expands a stage's base view and refinements into stage bodies.
-    fn expand_spec(&mut self, source: &SourceDef, spec: &[ast::ViewExpr]) -> Option<Vec<StageBodies>> {
+    fn expand_spec(
+        &mut self,
+        source: &SourceDef,
+        spec: &[ast::ViewExpr],
+    ) -> Option<Vec<StageBodies>> {
         let mut stages: Vec<StageBodies> = Vec::new();
         for view in spec {
             let expanded = self.expand_view(source, view)?;
@@ -159,7 +188,12 @@ impl Translator<'_> {
         Some(stages)
     }
 
-    fn merge_refinement(&mut self, stages: &mut [StageBodies], refinement: Vec<StageBodies>, span: Span) -> Option<()> {
+    fn merge_refinement(
+        &mut self,
+        stages: &mut [StageBodies],
+        refinement: Vec<StageBodies>,
+        span: Span,
+    ) -> Option<()> {
         if refinement.len() != 1 {
             self.error(
                 "refinement-with-multistage-view",
@@ -176,7 +210,11 @@ impl Translator<'_> {
         Some(())
     }
 
-    fn expand_view(&mut self, source: &SourceDef, view: &ast::ViewExpr) -> Option<Vec<StageBodies>> {
+    fn expand_view(
+        &mut self,
+        source: &SourceDef,
+        view: &ast::ViewExpr,
+    ) -> Option<Vec<StageBodies>> {
         match &view.kind {
             ast::ViewExprKind::Stage(body) => Some(vec![StageBodies {
                 bodies: vec![body.clone()],
@@ -198,7 +236,8 @@ impl Translator<'_> {
                     Some(FieldKind::Dimension(_)) | Some(FieldKind::Measure(_)) => {
                         // `dimension + measure + {...}` is shorthand for a
                         // stage that groups by or aggregates the field.
-                        let is_measure = matches!(field.map(|f| &f.kind), Some(FieldKind::Measure(_)));
+                        let is_measure =
+                            matches!(field.map(|f| &f.kind), Some(FieldKind::Measure(_)));
                         let item = ast::QueryField {
                             annotations: Vec::new(),
                             kind: ast::QueryFieldKind::Reference(ast::Path {
@@ -267,14 +306,18 @@ impl Translator<'_> {
         annotations: Vec<String>,
         outer_dimensions: &[String],
     ) -> Option<Stage> {
-        let statements: Vec<&ast::QueryStatement> = bodies.iter().flat_map(|b| b.statements.iter()).collect();
+        let statements: Vec<&ast::QueryStatement> =
+            bodies.iter().flat_map(|b| b.statements.iter()).collect();
         let mut source = source;
         for statement in &statements {
             if let ast::QueryStatementKind::Extend(body) = &statement.kind {
                 source = Rc::new(self.extend_source(&source, body));
             }
         }
-        let kind = if statements.iter().any(|s| matches!(s.kind, ast::QueryStatementKind::Select(_))) {
+        let kind = if statements
+            .iter()
+            .any(|s| matches!(s.kind, ast::QueryStatementKind::Select(_)))
+        {
             StageKind::Project
         } else {
             StageKind::Reduce
@@ -347,7 +390,11 @@ impl Translator<'_> {
                             }
                         };
                         if stage.output_index(&name).is_some() {
-                            self.error("definition-name-conflict", format!("Cannot redefine '{name}'"), item.span);
+                            self.error(
+                                "definition-name-conflict",
+                                format!("Cannot redefine '{name}'"),
+                                item.span,
+                            );
                             continue;
                         }
                         let mut item_notes = notes.clone();
@@ -368,7 +415,9 @@ impl Translator<'_> {
                         }
                     }
                 }
-                ast::QueryStatementKind::Having(conditions) => having_asts.extend(conditions.iter()),
+                ast::QueryStatementKind::Having(conditions) => {
+                    having_asts.extend(conditions.iter())
+                }
                 ast::QueryStatementKind::OrderBy(items) => {
                     // A refinement's ordering replaces the view's.
                     order_asts.clear();
@@ -386,7 +435,11 @@ impl Translator<'_> {
                         ast::ExprKind::Boolean(true) => Some(DEFAULT_SAMPLE_ROWS.to_string()),
                         ast::ExprKind::Boolean(false) => None,
                         _ => {
-                            self.error("invalid-sample", "`sample:` needs a row count, a percentage or true", value.span);
+                            self.error(
+                                "invalid-sample",
+                                "`sample:` needs a row count, a percentage or true",
+                                value.span,
+                            );
                             None
                         }
                     };
@@ -415,11 +468,16 @@ impl Translator<'_> {
             let expanded = self.expand_view(&source, &item.view)?;
             if expanded.len() != 1 {
                 // TODO: nests with several stages are not translated yet.
-                self.error("multistage-nest-not-supported", "A nest with several stages is not supported yet", span);
+                self.error(
+                    "multistage-nest-not-supported",
+                    "A nest with several stages is not supported yet",
+                    span,
+                );
                 return None;
             }
             let part = expanded.into_iter().next()?;
-            let nested = self.translate_stage(source.clone(), &part.bodies, Vec::new(), &dimensions)?;
+            let nested =
+                self.translate_stage(source.clone(), &part.bodies, Vec::new(), &dimensions)?;
             let mut field_notes = part.annotations;
             field_notes.extend(notes);
             stage.fields[position].value = OutputValue::Nest(Box::new(nested));
@@ -432,7 +490,11 @@ impl Translator<'_> {
             match value {
                 Some((name, expr)) => {
                     if stage.output_index(&name).is_some() {
-                        self.error("definition-name-conflict", format!("Cannot redefine '{name}'"), field.span);
+                        self.error(
+                            "definition-name-conflict",
+                            format!("Cannot redefine '{name}'"),
+                            field.span,
+                        );
                         continue;
                     }
                     let mut annotations = notes;
@@ -461,7 +523,11 @@ impl Translator<'_> {
                 continue;
             }
             if expr.ty != DataType::Boolean {
-                self.error("non-boolean-filter", "Filter expression must have boolean value", condition.span);
+                self.error(
+                    "non-boolean-filter",
+                    "Filter expression must have boolean value",
+                    condition.span,
+                );
                 continue;
             }
             stage.having.push(expr);
@@ -503,7 +569,8 @@ impl Translator<'_> {
             stage.order_by = default_ordering(&stage);
         }
 
-        let checks: Vec<(String, String, Span)> = self.pending_ungroup_checks.drain(checks_before..).collect();
+        let checks: Vec<(String, String, Span)> =
+            self.pending_ungroup_checks.drain(checks_before..).collect();
         for (function, name, span) in checks {
             let known = dimensions.contains(&name);
             if !known {
@@ -518,50 +585,87 @@ impl Translator<'_> {
     }
 
     /// Fills an `index:` stage: its fields, weight and fixed output columns.
-    fn translate_index(&mut self, stage: &mut Stage, fields: &[ast::QueryField], by: Option<&ast::Path>) {
+    fn translate_index(
+        &mut self,
+        stage: &mut Stage,
+        fields: &[ast::QueryField],
+        by: Option<&ast::Path>,
+    ) {
         let source = stage.source.clone();
         let scope = Scope::source(&source);
         let mut listed: Vec<(String, Expr)> = Vec::new();
         for field in fields {
             match &field.kind {
                 ast::QueryFieldKind::Reference(path) => {
-                    if let Some(Resolved::Value { expr, is_measure: false, .. }) = self.resolve_path(&scope, path) {
-                        let name = path.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(".");
+                    if let Some(Resolved::Value {
+                        expr,
+                        is_measure: false,
+                        ..
+                    }) = self.resolve_path(&scope, path)
+                    {
+                        let name = path
+                            .steps
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(".");
                         listed.push((name, expr));
                     }
                 }
-                ast::QueryFieldKind::Wildcard { prefix: None, except, .. } => {
+                ast::QueryFieldKind::Wildcard {
+                    prefix: None,
+                    except,
+                    ..
+                } => {
                     let mut names: Vec<(String, Expr)> = source
                         .fields
                         .iter()
                         .filter(|f| !f.hidden && !except.iter().any(|e| e.name == f.name))
                         .filter_map(|f| match &f.kind {
-                            FieldKind::Dimension(expr) if is_indexable(&expr.ty) => Some((f.name.clone(), expr.clone())),
+                            FieldKind::Dimension(expr) if is_indexable(&expr.ty) => {
+                                Some((f.name.clone(), expr.clone()))
+                            }
                             _ => None,
                         })
                         .collect();
                     names.sort_by(|a, b| a.0.cmp(&b.0));
                     listed.extend(names);
                 }
-                _ => self.error("invalid-index-field", "`index:` takes field names and `*`", field.span),
+                _ => self.error(
+                    "invalid-index-field",
+                    "`index:` takes field names and `*`",
+                    field.span,
+                ),
             }
         }
         let weight = by.and_then(|path| match self.resolve_path(&scope, path) {
             Some(Resolved::Value { expr, .. }) if expr.eval == Eval::Aggregate => Some(expr),
             Some(_) => {
-                self.error("invalid-index-weight", "`index: ... by` needs a measure", path.span);
+                self.error(
+                    "invalid-index-weight",
+                    "`index: ... by` needs a measure",
+                    path.span,
+                );
                 None
             }
             None => None,
         });
         stage.kind = StageKind::Index;
-        stage.index = Some(IndexSpec { fields: listed, weight });
+        stage.index = Some(IndexSpec {
+            fields: listed,
+            weight,
+        });
         let text = |name: &str| OutputField {
             name: name.to_string(),
             value: OutputValue::Dimension(Expr::literal(Literal::Null, DataType::String)),
             annotations: Vec::new(),
         };
-        stage.fields = vec![text("fieldName"), text("fieldPath"), text("fieldValue"), text("fieldType")];
+        stage.fields = vec![
+            text("fieldName"),
+            text("fieldPath"),
+            text("fieldValue"),
+            text("fieldType"),
+        ];
         stage.fields.push(OutputField {
             name: "weight".to_string(),
             value: OutputValue::Aggregate(Expr::new(
@@ -574,9 +678,17 @@ impl Translator<'_> {
     }
 
     /// Translates one `calculate:` field against the stage's outputs.
-    fn translate_calculation(&mut self, stage: &Stage, field: &ast::QueryField) -> Option<(String, Expr)> {
+    fn translate_calculation(
+        &mut self,
+        stage: &Stage,
+        field: &ast::QueryField,
+    ) -> Option<(String, Expr)> {
         let ast::QueryFieldKind::Definition { name, expr } = &field.kind else {
-            self.error("calculation-needs-name", "A calculation needs a name: `name is ...`", field.span);
+            self.error(
+                "calculation-needs-name",
+                "A calculation needs a name: `name is ...`",
+                field.span,
+            );
             return None;
         };
         let source = stage.source.clone();
@@ -592,7 +704,13 @@ impl Translator<'_> {
         Some((name.name.clone(), value))
     }
 
-    fn add_output_field(&mut self, stage: &mut Stage, field: &ast::QueryField, clause: FieldClause, notes: &[String]) {
+    fn add_output_field(
+        &mut self,
+        stage: &mut Stage,
+        field: &ast::QueryField,
+        clause: FieldClause,
+        notes: &[String],
+    ) {
         let source = stage.source.clone();
         let scope = Scope::source(&source);
         let mut annotations: Vec<String> = Vec::new();
@@ -602,7 +720,11 @@ impl Translator<'_> {
                 (name.name.clone(), name.span, value, field.span)
             }
             ast::QueryFieldKind::Reference(path) => {
-                let name = path.steps.last().map(|s| s.name.clone()).unwrap_or_default();
+                let name = path
+                    .steps
+                    .last()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
                 let value = match self.resolve_path(&scope, path) {
                     Some(Resolved::Value { expr, .. }) => expr,
                     Some(Resolved::Join { .. }) | Some(Resolved::View) => {
@@ -621,23 +743,41 @@ impl Translator<'_> {
             ast::QueryFieldKind::Expression(expr) => {
                 // Only `path.sum()`-style calls may go unnamed; the output
                 // takes the name of the path's last step.
-                let ast::ExprKind::MethodCall { receiver, method, .. } = &expr.kind else {
-                    self.error("unnamed-expression", "This expression needs a name: `name is ...`", expr.span);
+                let ast::ExprKind::MethodCall {
+                    receiver, method, ..
+                } = &expr.kind
+                else {
+                    self.error(
+                        "unnamed-expression",
+                        "This expression needs a name: `name is ...`",
+                        expr.span,
+                    );
                     return;
                 };
                 let ast::ExprKind::Path(path) = &receiver.kind else {
-                    self.error("unnamed-expression", "This expression needs a name: `name is ...`", expr.span);
+                    self.error(
+                        "unnamed-expression",
+                        "This expression needs a name: `name is ...`",
+                        expr.span,
+                    );
                     return;
                 };
                 if !matches!(method.name.as_str(), "sum" | "min" | "max" | "count") {
                     self.error(
                         "invalid-reference-only-aggregation",
-                        format!("`{}` is not legal in a reference-only aggregation", method.name),
+                        format!(
+                            "`{}` is not legal in a reference-only aggregation",
+                            method.name
+                        ),
                         method.span,
                     );
                     return;
                 }
-                let name = path.steps.last().map(|s| s.name.clone()).unwrap_or_default();
+                let name = path
+                    .steps
+                    .last()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
                 let value = self.translate_expr(&scope, expr);
                 (name, path.span, value, expr.span)
             }
@@ -652,7 +792,9 @@ impl Translator<'_> {
         let is_definition = matches!(field.kind, ast::QueryFieldKind::Definition { .. });
         let error_span = if is_definition { field_span } else { name_span };
         let value = match (clause, expr.eval) {
-            (FieldClause::GroupBy, Eval::Scalar) | (FieldClause::Select, Eval::Scalar) => OutputValue::Dimension(expr),
+            (FieldClause::GroupBy, Eval::Scalar) | (FieldClause::Select, Eval::Scalar) => {
+                OutputValue::Dimension(expr)
+            }
             (FieldClause::Aggregate, Eval::Aggregate) => OutputValue::Aggregate(expr),
             (FieldClause::GroupBy, Eval::Aggregate) => {
                 self.error(
@@ -701,25 +843,43 @@ impl Translator<'_> {
             // whole path, as the reference does.
             let full_name = match &field.kind {
                 ast::QueryFieldKind::Reference(path) if path.steps.len() > 1 => Some(
-                    path.steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join("_"),
+                    path.steps
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join("_"),
                 ),
                 _ => None,
             };
             match full_name.filter(|n| stage.output_index(n).is_none()) {
                 Some(full_name) => name = full_name,
                 None => {
-                    self.error("definition-name-conflict", format!("Cannot redefine '{name}'"), name_span);
+                    self.error(
+                        "definition-name-conflict",
+                        format!("Cannot redefine '{name}'"),
+                        name_span,
+                    );
                     return;
                 }
             }
         }
         annotations.extend(notes.iter().cloned());
         annotations.extend(annotation_texts(&field.annotations));
-        stage.fields.push(OutputField { name, value, annotations });
+        stage.fields.push(OutputField {
+            name,
+            value,
+            annotations,
+        });
     }
 
     /// `*` and `join.*`: every visible dimension, sorted by name.
-    fn add_wildcard(&mut self, stage: &mut Stage, prefix: Option<&ast::Path>, except: &[ast::Ident], span: Span) {
+    fn add_wildcard(
+        &mut self,
+        stage: &mut Stage,
+        prefix: Option<&ast::Path>,
+        except: &[ast::Ident],
+        span: Span,
+    ) {
         let mut source: &SourceDef = &stage.source.clone();
         let owned = stage.source.clone();
         source = if prefix.is_none() { &owned } else { source };
@@ -729,12 +889,19 @@ impl Translator<'_> {
             Some(prefix_path) => {
                 let scope = Scope::source(source);
                 match self.resolve_path(&scope, prefix_path) {
-                    Some(Resolved::Join { path: join_path, join }) => {
+                    Some(Resolved::Join {
+                        path: join_path,
+                        join,
+                    }) => {
                         path = join_path;
                         join.source.clone()
                     }
                     Some(_) => {
-                        self.error("invalid-wildcard", "A wildcard needs a join before `.*`", span);
+                        self.error(
+                            "invalid-wildcard",
+                            "A wildcard needs a join before `.*`",
+                            span,
+                        );
                         return;
                     }
                     None => return,
@@ -746,7 +913,9 @@ impl Translator<'_> {
             .iter()
             .filter(|f| !f.hidden && !except.iter().any(|e| e.name == f.name))
             .filter_map(|f| match &f.kind {
-                FieldKind::Dimension(expr) => Some((f.name.clone(), expr.rebase(&path), f.annotations.clone())),
+                FieldKind::Dimension(expr) => {
+                    Some((f.name.clone(), expr.rebase(&path), f.annotations.clone()))
+                }
                 _ => None,
             })
             .collect();
@@ -783,7 +952,9 @@ fn nest_name(item: &ast::NestItem) -> Option<String> {
 fn field_annotations(source: &SourceDef, path: &ast::Path) -> Vec<String> {
     let mut current = source;
     for (index, step) in path.steps.iter().enumerate() {
-        let Some(field) = current.field(&step.name) else { return Vec::new() };
+        let Some(field) = current.field(&step.name) else {
+            return Vec::new();
+        };
         if index + 1 == path.steps.len() {
             return field.annotations.clone();
         }
@@ -809,7 +980,11 @@ fn default_ordering(stage: &Stage) -> Vec<(usize, bool)> {
     if let Some(index) = stage.fields.iter().position(|f| f.is_aggregate()) {
         return vec![(index, true)];
     }
-    if let Some(index) = stage.fields.iter().position(|f| matches!(f.value, OutputValue::Dimension(_))) {
+    if let Some(index) = stage
+        .fields
+        .iter()
+        .position(|f| matches!(f.value, OutputValue::Dimension(_)))
+    {
         return vec![(index, false)];
     }
     Vec::new()

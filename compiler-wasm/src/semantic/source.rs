@@ -91,7 +91,11 @@ impl Translator<'_> {
         let columns = match self.schema(is_sql, connection, text) {
             Ok(columns) => columns,
             Err(message) => {
-                let code = if is_sql { "invalid-sql-source" } else { "failed-to-fetch-table-schema" };
+                let code = if is_sql {
+                    "invalid-sql-source"
+                } else {
+                    "failed-to-fetch-table-schema"
+                };
                 self.error(code, message, span);
                 return None;
             }
@@ -107,7 +111,12 @@ impl Translator<'_> {
                     types::from_duckdb(&column.sql_type),
                     Eval::Scalar,
                 );
-                Field::new(&column.name, FieldKind::Dimension(expr), Vec::new(), connection)
+                Field::new(
+                    &column.name,
+                    FieldKind::Dimension(expr),
+                    Vec::new(),
+                    connection,
+                )
             })
             .collect();
         Some(Rc::new(SourceDef {
@@ -144,7 +153,11 @@ impl Translator<'_> {
     ) {
         match &statement.kind {
             ast::SourceStatementKind::PrimaryKey(path) => {
-                let name = path.steps.last().map(|s| s.name.clone()).unwrap_or_default();
+                let name = path
+                    .steps
+                    .last()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
                 if source.field(&name).is_none() {
                     self.error(
                         "field-not-found",
@@ -167,7 +180,12 @@ impl Translator<'_> {
                     }
                     let mut annotations = notes.to_vec();
                     annotations.extend(annotation_texts(&definition.annotations));
-                    add_field(source, &definition.name.name, FieldKind::Dimension(expr), annotations);
+                    add_field(
+                        source,
+                        &definition.name.name,
+                        FieldKind::Dimension(expr),
+                        annotations,
+                    );
                 }
             }
             ast::SourceStatementKind::Measures(definitions) => {
@@ -183,19 +201,31 @@ impl Translator<'_> {
                     }
                     let mut annotations = notes.to_vec();
                     annotations.extend(annotation_texts(&definition.annotations));
-                    add_field(source, &definition.name.name, FieldKind::Measure(expr), annotations);
+                    add_field(
+                        source,
+                        &definition.name.name,
+                        FieldKind::Measure(expr),
+                        annotations,
+                    );
                 }
             }
             ast::SourceStatementKind::Renames(renames) => {
                 for rename in renames {
-                    let old = rename.old_name.steps.last().map(|s| s.name.as_str()).unwrap_or("");
+                    let old = rename
+                        .old_name
+                        .steps
+                        .last()
+                        .map(|s| s.name.as_str())
+                        .unwrap_or("");
                     match source.field_index(old) {
                         Some(index) => {
                             // The renamed field moves to the end, as in the
                             // reference's field order.
                             let mut field = source.fields.remove(index);
                             field.name = rename.new_name.name.clone();
-                            field.annotations.extend(annotation_texts(&rename.annotations));
+                            field
+                                .annotations
+                                .extend(annotation_texts(&rename.annotations));
                             source.fields.push(field);
                             if source.primary_key.as_deref() == Some(old) {
                                 source.primary_key = Some(rename.new_name.name.clone());
@@ -254,7 +284,12 @@ impl Translator<'_> {
                         view: view.view.clone(),
                         annotations: annotations.clone(),
                     };
-                    add_field(source, &view.name.name, FieldKind::View(Rc::new(definition)), annotations);
+                    add_field(
+                        source,
+                        &view.name.name,
+                        FieldKind::View(Rc::new(definition)),
+                        annotations,
+                    );
                 }
             }
             ast::SourceStatementKind::Where(conditions) => {
@@ -269,7 +304,13 @@ impl Translator<'_> {
         }
     }
 
-    fn add_join(&mut self, source: &mut SourceDef, kind: ast::JoinKind, join: &ast::Join, notes: &[String]) {
+    fn add_join(
+        &mut self,
+        source: &mut SourceDef,
+        kind: ast::JoinKind,
+        join: &ast::Join,
+        notes: &[String],
+    ) {
         let joined = match &join.source {
             Some(expr) => self.translate_source_expr(expr),
             None => self.translate_source_expr(&ast::SourceExpr {
@@ -347,13 +388,21 @@ impl Translator<'_> {
         for item in items {
             let access = item.access.as_ref().map(|a| a.name.as_str());
             for path in &item.fields {
-                let name = path.steps.last().map(|s| s.name.clone()).unwrap_or_default();
+                let name = path
+                    .steps
+                    .last()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
                 if name == "*" {
                     keep_all = true;
                     continue;
                 }
                 if source.field(&name).is_none() {
-                    self.error("field-not-found", format!("'{name}' is not defined"), path.span);
+                    self.error(
+                        "field-not-found",
+                        format!("'{name}' is not defined"),
+                        path.span,
+                    );
                     continue;
                 }
                 if item.except || matches!(access, Some("private") | Some("internal")) {
@@ -401,7 +450,12 @@ pub fn query_output_source(query: Rc<Query>) -> SourceDef {
                 output.data_type(),
                 Eval::Scalar,
             );
-            Field::new(&output.name, FieldKind::Dimension(expr), output.annotations.clone(), &connection)
+            Field::new(
+                &output.name,
+                FieldKind::Dimension(expr),
+                output.annotations.clone(),
+                &connection,
+            )
         })
         .collect();
     SourceDef {

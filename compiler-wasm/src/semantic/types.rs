@@ -56,7 +56,11 @@ impl Timeframe {
     pub fn is_date_unit(self) -> bool {
         matches!(
             self,
-            Timeframe::Year | Timeframe::Quarter | Timeframe::Month | Timeframe::Week | Timeframe::Day
+            Timeframe::Year
+                | Timeframe::Quarter
+                | Timeframe::Month
+                | Timeframe::Week
+                | Timeframe::Day
         )
     }
 }
@@ -176,8 +180,13 @@ pub fn from_duckdb(sql_type: &str) -> DataType {
         }
         "BOOLEAN" | "BOOL" => DataType::Boolean,
         "DATE" => DataType::Date(None),
-        "TIMESTAMP" | "DATETIME" | "TIMESTAMP WITH TIME ZONE" | "TIMESTAMPTZ" | "TIMESTAMP_S"
-        | "TIMESTAMP_MS" | "TIMESTAMP_NS" => DataType::Timestamp(None),
+        "TIMESTAMP"
+        | "DATETIME"
+        | "TIMESTAMP WITH TIME ZONE"
+        | "TIMESTAMPTZ"
+        | "TIMESTAMP_S"
+        | "TIMESTAMP_MS"
+        | "TIMESTAMP_NS" => DataType::Timestamp(None),
         "JSON" => DataType::Json,
         _ => DataType::SqlNative(text.to_string()),
     }
@@ -237,18 +246,37 @@ mod tests {
 
     #[test]
     fn scalar_types() {
-        assert_eq!(from_duckdb("INTEGER"), DataType::Number(Some(NumberSubtype::Integer)));
-        assert_eq!(from_duckdb("BIGINT"), DataType::Number(Some(NumberSubtype::Bigint)));
-        assert_eq!(from_duckdb("DECIMAL(10,2)"), DataType::Number(Some(NumberSubtype::Decimal)));
-        assert_eq!(from_duckdb("TIMESTAMP WITH TIME ZONE"), DataType::Timestamp(None));
-        assert_eq!(from_duckdb("MAP(VARCHAR, INTEGER)"), DataType::SqlNative("MAP(VARCHAR, INTEGER)".into()));
+        assert_eq!(
+            from_duckdb("INTEGER"),
+            DataType::Number(Some(NumberSubtype::Integer))
+        );
+        assert_eq!(
+            from_duckdb("BIGINT"),
+            DataType::Number(Some(NumberSubtype::Bigint))
+        );
+        assert_eq!(
+            from_duckdb("DECIMAL(10,2)"),
+            DataType::Number(Some(NumberSubtype::Decimal))
+        );
+        assert_eq!(
+            from_duckdb("TIMESTAMP WITH TIME ZONE"),
+            DataType::Timestamp(None)
+        );
+        assert_eq!(
+            from_duckdb("MAP(VARCHAR, INTEGER)"),
+            DataType::SqlNative("MAP(VARCHAR, INTEGER)".into())
+        );
     }
 
     #[test]
     fn nested_types() {
         let ty = from_duckdb("STRUCT(\"key\" VARCHAR, \"value\" STRUCT(a BIGINT, b DOUBLE))[]");
-        let DataType::Array(element) = ty else { panic!("expected an array") };
-        let DataType::Record(fields) = *element else { panic!("expected a record") };
+        let DataType::Array(element) = ty else {
+            panic!("expected an array")
+        };
+        let DataType::Record(fields) = *element else {
+            panic!("expected a record")
+        };
         assert_eq!(fields[0], ("key".to_string(), DataType::String));
         assert!(matches!(&fields[1].1, DataType::Record(inner) if inner.len() == 2));
     }

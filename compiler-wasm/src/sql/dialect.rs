@@ -13,7 +13,14 @@ pub trait Dialect {
     fn truncate(&self, expr: &str, unit: Timeframe, is_date: bool) -> String;
     fn extract(&self, expr: &str, unit: Timeframe) -> String;
     fn day_of_week(&self, expr: &str) -> String;
-    fn offset(&self, expr: &str, amount: &str, unit: Timeframe, subtract: bool, is_date: bool) -> String;
+    fn offset(
+        &self,
+        expr: &str,
+        amount: &str,
+        unit: Timeframe,
+        subtract: bool,
+        is_date: bool,
+    ) -> String;
     /// Whole `unit`s from `from` to `to`.
     fn difference(&self, unit: Timeframe, from: &str, to: &str) -> String;
     fn regex_match(&self, value: &str, pattern: &str) -> String;
@@ -26,7 +33,12 @@ pub trait Dialect {
     fn null_safe_equal(&self, left: &str, right: &str) -> String;
     /// The list of records `fields` over the group's rows, ordered and
     /// limited; an empty list when there are no rows.
-    fn aggregate_records(&self, fields: &[(String, String)], order_by: &[String], limit: Option<u64>) -> String;
+    fn aggregate_records(
+        &self,
+        fields: &[(String, String)],
+        order_by: &[String],
+        limit: Option<u64>,
+    ) -> String;
     fn empty_list(&self) -> &'static str;
     fn order_term(&self, expr: &str, descending: bool) -> String;
     fn record_literal(&self, fields: &[(String, String)]) -> String;
@@ -53,7 +65,11 @@ impl Dialect for DuckDb {
     fn table_relation(&self, table: &str) -> String {
         // A path is read through DuckDB's replacement scan, which needs a
         // string; a plain table name stays a name.
-        if table.contains(['/', '\\']) || table.contains(".parquet") || table.contains(".csv") || table.contains(".json") {
+        if table.contains(['/', '\\'])
+            || table.contains(".parquet")
+            || table.contains(".csv")
+            || table.contains(".json")
+        {
             self.string_literal(table)
         } else {
             table.to_string()
@@ -87,18 +103,28 @@ impl Dialect for DuckDb {
         format!("(DAYOFWEEK({expr}) + 1)")
     }
 
-    fn offset(&self, expr: &str, amount: &str, unit: Timeframe, subtract: bool, is_date: bool) -> String {
+    fn offset(
+        &self,
+        expr: &str,
+        amount: &str,
+        unit: Timeframe,
+        subtract: bool,
+        is_date: bool,
+    ) -> String {
         let (amount, unit_sql) = match unit {
             Timeframe::Quarter => (format!("({amount}) * 3"), "MONTH"),
             Timeframe::Week => (format!("({amount}) * 7"), "DAY"),
-            other => (amount.to_string(), match other {
-                Timeframe::Year => "YEAR",
-                Timeframe::Month => "MONTH",
-                Timeframe::Day => "DAY",
-                Timeframe::Hour => "HOUR",
-                Timeframe::Minute => "MINUTE",
-                _ => "SECOND",
-            }),
+            other => (
+                amount.to_string(),
+                match other {
+                    Timeframe::Year => "YEAR",
+                    Timeframe::Month => "MONTH",
+                    Timeframe::Day => "DAY",
+                    Timeframe::Hour => "HOUR",
+                    Timeframe::Minute => "MINUTE",
+                    _ => "SECOND",
+                },
+            ),
         };
         let sign = if subtract { "-" } else { "+" };
         let sum = format!("({expr} {sign} INTERVAL ({amount}) {unit_sql})");
@@ -142,7 +168,12 @@ impl Dialect for DuckDb {
         format!("{left} IS NOT DISTINCT FROM {right}")
     }
 
-    fn aggregate_records(&self, fields: &[(String, String)], order_by: &[String], limit: Option<u64>) -> String {
+    fn aggregate_records(
+        &self,
+        fields: &[(String, String)],
+        order_by: &[String],
+        limit: Option<u64>,
+    ) -> String {
         let record = self.record_literal(fields);
         let order = if order_by.is_empty() {
             String::new()
@@ -162,7 +193,10 @@ impl Dialect for DuckDb {
     }
 
     fn order_term(&self, expr: &str, descending: bool) -> String {
-        format!("{expr} {} NULLS LAST", if descending { "DESC" } else { "ASC" })
+        format!(
+            "{expr} {} NULLS LAST",
+            if descending { "DESC" } else { "ASC" }
+        )
     }
 
     fn record_literal(&self, fields: &[(String, String)]) -> String {

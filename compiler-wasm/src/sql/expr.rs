@@ -43,7 +43,9 @@ impl ExprContext<'_> {
     pub fn render(&self, expr: &Expr) -> String {
         let d = self.dialect;
         match &expr.kind {
-            ExprKind::Column { path, name } => format!("{}.{}", alias(d, path), d.quote_identifier(name)),
+            ExprKind::Column { path, name } => {
+                format!("{}.{}", alias(d, path), d.quote_identifier(name))
+            }
             ExprKind::Output(name) => d.quote_identifier(name),
             ExprKind::Literal(literal) => match literal {
                 Literal::Number(text) => text.clone(),
@@ -59,9 +61,17 @@ impl ExprContext<'_> {
             ExprKind::Not(inner) => format!("COALESCE(NOT ({}), TRUE)", self.render(inner)),
             ExprKind::Binary { op, left, right } => self.binary(*op, left, right),
             ExprKind::IsNull { expr, negated } => {
-                format!("({} IS {}NULL)", self.render(expr), if *negated { "NOT " } else { "" })
+                format!(
+                    "({} IS {}NULL)",
+                    self.render(expr),
+                    if *negated { "NOT " } else { "" }
+                )
             }
-            ExprKind::In { expr, list, negated } => {
+            ExprKind::In {
+                expr,
+                list,
+                negated,
+            } => {
                 let items: Vec<String> = list.iter().map(|e| self.render(e)).collect();
                 format!(
                     "({} {}IN ({}))",
@@ -70,10 +80,17 @@ impl ExprContext<'_> {
                     items.join(", ")
                 )
             }
-            ExprKind::Case { branches, otherwise } => {
+            ExprKind::Case {
+                branches,
+                otherwise,
+            } => {
                 let mut text = String::from("CASE");
                 for (when, then) in branches {
-                    text.push_str(&format!(" WHEN {} THEN {}", self.render(when), self.render(then)));
+                    text.push_str(&format!(
+                        " WHEN {} THEN {}",
+                        self.render(when),
+                        self.render(then)
+                    ));
                 }
                 if let Some(otherwise) = otherwise {
                     text.push_str(&format!(" ELSE {}", self.render(otherwise)));
@@ -81,43 +98,73 @@ impl ExprContext<'_> {
                 text.push_str(" END");
                 text
             }
-            ExprKind::Cast { expr, sql_type, safe } => d.cast(&self.render(expr), sql_type, *safe),
-            ExprKind::Call { function, arguments } => {
+            ExprKind::Cast {
+                expr,
+                sql_type,
+                safe,
+            } => d.cast(&self.render(expr), sql_type, *safe),
+            ExprKind::Call {
+                function,
+                arguments,
+            } => {
                 let args: Vec<String> = arguments.iter().map(|a| self.render(a)).collect();
                 if let Some(inner) = function.strip_prefix("__false_if_null:") {
                     return format!("COALESCE({inner}({}), FALSE)", args.join(", "));
                 }
                 if let Some(inner) = function.strip_prefix("__null_if_any_null:") {
                     let tests: Vec<String> = args.iter().map(|a| format!("{a} IS NULL")).collect();
-                    return format!("CASE WHEN {} THEN NULL ELSE {inner}({}) END", tests.join(" OR "), args.join(", "));
+                    return format!(
+                        "CASE WHEN {} THEN NULL ELSE {inner}({}) END",
+                        tests.join(" OR "),
+                        args.join(", ")
+                    );
                 }
                 match function.as_str() {
                     "__byte_length" => format!("(BIT_LENGTH({}) / 8)", args[0]),
-                    "__unicode" => format!("CASE WHEN {0} = '' THEN 0 ELSE UNICODE({0}) END", args[0]),
+                    "__unicode" => {
+                        format!("CASE WHEN {0} = '' THEN 0 ELSE UNICODE({0}) END", args[0])
+                    }
                     "__chr" => format!("CASE WHEN {0} = 0 THEN '' ELSE CHR({0}) END", args[0]),
                     "__log" => format!("(LN({}) / LN({}))", args[0], args[1]),
-                    "__div" => format!("CASE WHEN {0} / {1} < 0 THEN CEIL({0} / {1}) ELSE FLOOR({0} / {1}) END", args[0], args[1]),
+                    "__div" => format!(
+                        "CASE WHEN {0} / {1} < 0 THEN CEIL({0} / {1}) ELSE FLOOR({0} / {1}) END",
+                        args[0], args[1]
+                    ),
                     "__day_of_week" => d.day_of_week(&args[0]),
                     "__regexp_replace_all" => d.regex_replace_all(&args[0], &args[1], &args[2]),
                     "CURRENT_TIMESTAMP" => "CURRENT_TIMESTAMP".into(),
                     _ => format!("{function}({})", args.join(", ")),
                 }
             }
-            ExprKind::TimeTruncate { expr: inner, unit } => {
-                d.truncate(&self.render(inner), *unit, matches!(expr.ty, DataType::Date(_)))
-            }
+            ExprKind::TimeTruncate { expr: inner, unit } => d.truncate(
+                &self.render(inner),
+                *unit,
+                matches!(expr.ty, DataType::Date(_)),
+            ),
             ExprKind::TimeExtract { expr, unit } => d.extract(&self.render(expr), *unit),
-            ExprKind::TimeOffset { expr: inner, amount, unit, subtract } => d.offset(
+            ExprKind::TimeOffset {
+                expr: inner,
+                amount,
+                unit,
+                subtract,
+            } => d.offset(
                 &self.render(inner),
                 &self.render(amount),
                 *unit,
                 *subtract,
                 matches!(expr.ty, DataType::Date(_)),
             ),
-            ExprKind::TimeDifference { unit, from, to } => d.difference(*unit, &self.render(from), &self.render(to)),
-            ExprKind::RecordField { record, name } => format!("({}).{}", self.render(record), d.quote_identifier(name)),
+            ExprKind::TimeDifference { unit, from, to } => {
+                d.difference(*unit, &self.render(from), &self.render(to))
+            }
+            ExprKind::RecordField { record, name } => {
+                format!("({}).{}", self.render(record), d.quote_identifier(name))
+            }
             ExprKind::RecordLiteral(items) => {
-                let fields: Vec<(String, String)> = items.iter().map(|(n, e)| (n.clone(), self.render(e))).collect();
+                let fields: Vec<(String, String)> = items
+                    .iter()
+                    .map(|(n, e)| (n.clone(), self.render(e)))
+                    .collect();
                 d.record_literal(&fields)
             }
             ExprKind::ArrayLiteral(items) => {
@@ -143,7 +190,12 @@ impl ExprContext<'_> {
                 if let Some(frame) = &window.frame {
                     over.push(frame.clone());
                 }
-                format!("{}({}) OVER ({})", window.function, args.join(", "), over.join(" "))
+                format!(
+                    "{}({}) OVER ({})",
+                    window.function,
+                    args.join(", "),
+                    over.join(" ")
+                )
             }
             ExprKind::EachValue { path } => alias(d, path),
         }
@@ -187,14 +239,25 @@ impl ExprContext<'_> {
                 unnest_alias(self.dialect, path)
             );
         }
-        match self.tree.source_at(self.root, path).and_then(|s| s.key_expr()) {
+        match self
+            .tree
+            .source_at(self.root, path)
+            .and_then(|s| s.key_expr())
+        {
             Some(key) => self.render(&key.rebase(path)),
-            None => format!("{}.{}", alias(self.dialect, path), self.dialect.quote_identifier(GENERATED_KEY)),
+            None => format!(
+                "{}.{}",
+                alias(self.dialect, path),
+                self.dialect.quote_identifier(GENERATED_KEY)
+            ),
         }
     }
 
     fn has_primary_key(&self, path: &[String]) -> bool {
-        self.tree.source_at(self.root, path).and_then(|s| s.key_expr()).is_some()
+        self.tree
+            .source_at(self.root, path)
+            .and_then(|s| s.key_expr())
+            .is_some()
     }
 
     fn aggregate(&self, aggregate: &Aggregate) -> String {
@@ -210,21 +273,36 @@ impl ExprContext<'_> {
             AggregateFunction::Count => {
                 // A joined table without a primary key counts its generated
                 // keys, so rows missing from the join are not counted.
-                if distinct || (!aggregate.path.is_empty() && !self.has_primary_key(&aggregate.path)) {
-                    format!("COUNT(DISTINCT {})", filtered(self.row_key(&aggregate.path)))
+                if distinct
+                    || (!aggregate.path.is_empty() && !self.has_primary_key(&aggregate.path))
+                {
+                    format!(
+                        "COUNT(DISTINCT {})",
+                        filtered(self.row_key(&aggregate.path))
+                    )
                 } else {
                     format!("COUNT({})", filtered("1".into()))
                 }
             }
             AggregateFunction::CountDistinct => {
-                format!("COUNT(DISTINCT {})", filtered(value.unwrap_or_else(|| "1".into())))
+                format!(
+                    "COUNT(DISTINCT {})",
+                    filtered(value.unwrap_or_else(|| "1".into()))
+                )
             }
             AggregateFunction::Sum | AggregateFunction::Avg => {
-                let function = if aggregate.function == AggregateFunction::Sum { "SUM" } else { "AVG" };
+                let function = if aggregate.function == AggregateFunction::Sum {
+                    "SUM"
+                } else {
+                    "AVG"
+                };
                 let value = filtered(value.unwrap_or_else(|| "NULL".into()));
                 let text = if distinct {
-                    self.dialect
-                        .distinct_keyed_aggregate(function, &self.row_key(&aggregate.path), &value)
+                    self.dialect.distinct_keyed_aggregate(
+                        function,
+                        &self.row_key(&aggregate.path),
+                        &value,
+                    )
                 } else {
                     format!("{function}({value})")
                 };
@@ -236,15 +314,19 @@ impl ExprContext<'_> {
             }
             AggregateFunction::Min => format!("MIN({})", filtered(value.unwrap_or_default())),
             AggregateFunction::Max => format!("MAX({})", filtered(value.unwrap_or_default())),
-            AggregateFunction::Other("__string_agg_distinct") => {
-                self.dialect.string_agg_distinct(&filtered(value.unwrap_or_default()))
-            }
+            AggregateFunction::Other("__string_agg_distinct") => self
+                .dialect
+                .string_agg_distinct(&filtered(value.unwrap_or_default())),
             AggregateFunction::Other(name) => {
                 // `string_agg(x, separator)` arrives as an array literal of
                 // the value and the separator.
                 match aggregate.argument.as_ref().map(|a| &a.kind) {
                     Some(ExprKind::ArrayLiteral(items)) if items.len() == 2 => {
-                        format!("{name}({}, {})", filtered(self.render(&items[0])), self.render(&items[1]))
+                        format!(
+                            "{name}({}, {})",
+                            filtered(self.render(&items[0])),
+                            self.render(&items[1])
+                        )
                     }
                     _ => format!("{name}({})", filtered(value.unwrap_or_default())),
                 }

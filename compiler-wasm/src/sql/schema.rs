@@ -38,7 +38,9 @@ pub fn type_json(ty: &DataType) -> Value {
             }
             value
         }
-        DataType::Array(element) => json!({"kind": "array_type", "element_type": type_json(element)}),
+        DataType::Array(element) => {
+            json!({"kind": "array_type", "element_type": type_json(element)})
+        }
         DataType::Record(fields) => {
             let fields: Vec<Value> = fields
                 .iter()
@@ -104,7 +106,8 @@ pub fn result_schema(stage: &Stage) -> Value {
         .fields
         .iter()
         .map(|field| {
-            let mut value = json!({"kind": "dimension", "name": field.name, "type": output_type_json(field)});
+            let mut value =
+                json!({"kind": "dimension", "name": field.name, "type": output_type_json(field)});
             if let Some(annotations) = annotations_json(&output_annotations(field)) {
                 value["annotations"] = annotations;
             }
@@ -159,17 +162,25 @@ pub fn source_info(
     value
 }
 
-fn source_schema(source: &SourceDef, view_stage: &mut dyn FnMut(&SourceDef, &ViewDef) -> Option<Stage>) -> Value {
+fn source_schema(
+    source: &SourceDef,
+    view_stage: &mut dyn FnMut(&SourceDef, &ViewDef) -> Option<Stage>,
+) -> Value {
     // Scalar dimensions and measures come first, then array and record
     // dimensions, joins and views, each in definition order, as in the
     // reference's ModelInfo.
     let rank = |kind: &FieldKind| match kind {
-        FieldKind::Dimension(expr) if matches!(expr.ty, DataType::Array(_) | DataType::Record(_)) => 1,
+        FieldKind::Dimension(expr)
+            if matches!(expr.ty, DataType::Array(_) | DataType::Record(_)) =>
+        {
+            1
+        }
         FieldKind::Dimension(_) | FieldKind::Measure(_) => 0,
         FieldKind::Join(_) => 2,
         FieldKind::View(_) => 3,
     };
-    let mut ordered: Vec<&crate::semantic::model::Field> = source.fields.iter().filter(|f| !f.hidden).collect();
+    let mut ordered: Vec<&crate::semantic::model::Field> =
+        source.fields.iter().filter(|f| !f.hidden).collect();
     ordered.sort_by_key(|f| rank(&f.kind));
     let mut fields: Vec<Value> = Vec::new();
     for field in ordered {
@@ -190,8 +201,11 @@ fn source_schema(source: &SourceDef, view_stage: &mut dyn FnMut(&SourceDef, &Vie
                 "schema": source_schema(&join.source, view_stage),
             }),
             FieldKind::View(view) => {
-                let Some(stage) = view_stage(source, view) else { continue };
-                let mut value = json!({"kind": "view", "name": field.name, "schema": result_schema(&stage)});
+                let Some(stage) = view_stage(source, view) else {
+                    continue;
+                };
+                let mut value =
+                    json!({"kind": "view", "name": field.name, "schema": result_schema(&stage)});
                 let mut annotations = field.annotations.clone();
                 if let Some(tag) = result_metadata_tag(&stage, stage.limit) {
                     annotations.push(tag);

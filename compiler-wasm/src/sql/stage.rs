@@ -37,7 +37,11 @@ fn without_ungrouped(expr: &Expr) -> Expr {
     let mut copy = expr.clone();
     copy.visit_mut(&mut |e| {
         if matches!(e.kind, ExprKind::Ungrouped { .. }) {
-            *e = Expr::new(ExprKind::Literal(Literal::Null), DataType::Null, Eval::Aggregate);
+            *e = Expr::new(
+                ExprKind::Literal(Literal::Null),
+                DataType::Null,
+                Eval::Aggregate,
+            );
         }
     });
     copy
@@ -56,17 +60,27 @@ impl Generator<'_> {
         } else {
             self.level_sql(stage, &Level::default())
         };
-        let columns: Vec<String> = stage.fields.iter().map(|f| d.quote_identifier(&f.name)).collect();
+        let columns: Vec<String> = stage
+            .fields
+            .iter()
+            .map(|f| d.quote_identifier(&f.name))
+            .collect();
         let mut sql = format!(
             "SELECT {}\nFROM (\n{}\n) AS result",
-            if columns.is_empty() { "*".to_string() } else { columns.join(", ") },
+            if columns.is_empty() {
+                "*".to_string()
+            } else {
+                columns.join(", ")
+            },
             level
         );
         if !stage.order_by.is_empty() {
             let terms: Vec<String> = stage
                 .order_by
                 .iter()
-                .map(|(index, descending)| d.order_term(&d.quote_identifier(&stage.fields[*index].name), *descending))
+                .map(|(index, descending)| {
+                    d.order_term(&d.quote_identifier(&stage.fields[*index].name), *descending)
+                })
                 .collect();
             sql.push_str(&format!("\nORDER BY {}", terms.join(", ")));
         }
@@ -81,14 +95,14 @@ impl Generator<'_> {
             Relation::Table(table) => self.dialect.table_relation(table),
             Relation::Sql(sql) => format!("(\n{sql}\n)"),
             Relation::Query(query) => format!("(\n{}\n)", self.query_sql(query, None)),
-            // Array elements are joined laterally in `from_sql`; a query
+            // Array elements are joined laterally in `relation_with_joins`; a query
             // cannot start from them.
             Relation::Unnest(_) => "(SELECT NULL WHERE FALSE)".to_string(),
         }
     }
 
     /// `FROM ... LEFT JOIN ...` for the root source and the planned joins.
-    fn from_sql(
+    fn relation_with_joins(
         &self,
         root: &SourceDef,
         sample: Option<&str>,
@@ -129,8 +143,15 @@ impl Generator<'_> {
             for filter in &join.join.source.filters {
                 conditions.push(context.render(&filter.rebase(&join.path)));
             }
-            let on = if conditions.is_empty() { "TRUE".to_string() } else { conditions.join(" AND ") };
-            sql.push_str(&format!("\nLEFT JOIN {relation} AS {} ON {on}", alias(d, &join.path)));
+            let on = if conditions.is_empty() {
+                "TRUE".to_string()
+            } else {
+                conditions.join(" AND ")
+            };
+            sql.push_str(&format!(
+                "\nLEFT JOIN {relation} AS {} ON {on}",
+                alias(d, &join.path)
+            ));
         }
         sql
     }
@@ -189,8 +210,16 @@ impl Generator<'_> {
         let mut ungrouped: Vec<(Expr, String)> = Vec::new();
         let mut ungrouped_joins: Vec<(String, Vec<Expr>)> = Vec::new();
         for (index, expr) in ungrouped_exprs.iter().enumerate() {
-            let ExprKind::Ungrouped { expr: inner, kind, fields } = &expr.kind else { continue };
-            let available: Vec<&(String, Expr)> = level.keys.iter().chain(dimensions.iter()).collect();
+            let ExprKind::Ungrouped {
+                expr: inner,
+                kind,
+                fields,
+            } = &expr.kind
+            else {
+                continue;
+            };
+            let available: Vec<&(String, Expr)> =
+                level.keys.iter().chain(dimensions.iter()).collect();
             let kept: Vec<Expr> = match kind {
                 UngroupKind::All => level
                     .keys
@@ -233,7 +262,9 @@ impl Generator<'_> {
             .order_by
             .iter()
             .filter_map(|(index, descending)| match &stage.fields[*index].value {
-                OutputValue::Dimension(e) | OutputValue::Aggregate(e) => Some(d.order_term(&context.render(e), *descending)),
+                OutputValue::Dimension(e) | OutputValue::Aggregate(e) => {
+                    Some(d.order_term(&context.render(e), *descending))
+                }
                 _ => None,
             })
             .collect();
@@ -242,30 +273,52 @@ impl Generator<'_> {
             select.push(format!("{} AS {}", context.render(key), key_column(index)));
         }
         for (name, expr) in &dimensions {
-            select.push(format!("{} AS {}", context.render(expr), d.quote_identifier(name)));
+            select.push(format!(
+                "{} AS {}",
+                context.render(expr),
+                d.quote_identifier(name)
+            ));
         }
         let group_count = select.len();
         for (name, expr) in &aggregates {
-            select.push(format!("{} AS {}", context.render(expr), d.quote_identifier(name)));
+            select.push(format!(
+                "{} AS {}",
+                context.render(expr),
+                d.quote_identifier(name)
+            ));
         }
         for field in &stage.fields {
             if let OutputValue::Calculate(expr) = &field.value {
-                select.push(format!("{} AS {}", context.render(expr), d.quote_identifier(&field.name)));
+                select.push(format!(
+                    "{} AS {}",
+                    context.render(expr),
+                    d.quote_identifier(&field.name)
+                ));
             }
         }
         if stage.kind == StageKind::Reduce && select.is_empty() {
             // A level with only nests still has one row per group.
             select.push("COUNT(1) AS \"__rows\"".to_string());
         }
-        let mut core = format!("SELECT {}\n{}", select.join(",\n  "), self.from_sql(source, stage.sample.as_deref(), &tree, &keyed, &context));
+        let mut core = format!(
+            "SELECT {}\n{}",
+            select.join(",\n  "),
+            self.relation_with_joins(source, stage.sample.as_deref(), &tree, &keyed, &context)
+        );
         for (index, (relation, kept)) in ungrouped_joins.iter().enumerate() {
             let sub_alias = d.quote_identifier(&format!("__ungrouped{index}"));
             let conditions: Vec<String> = kept
                 .iter()
                 .enumerate()
-                .map(|(i, e)| d.null_safe_equal(&context.render(e), &format!("{sub_alias}.\"__u{i}\"")))
+                .map(|(i, e)| {
+                    d.null_safe_equal(&context.render(e), &format!("{sub_alias}.\"__u{i}\""))
+                })
                 .collect();
-            let on = if conditions.is_empty() { "TRUE".to_string() } else { conditions.join(" AND ") };
+            let on = if conditions.is_empty() {
+                "TRUE".to_string()
+            } else {
+                conditions.join(" AND ")
+            };
             core.push_str(&format!("\nLEFT JOIN {relation} ON {on}"));
         }
         if !filters.is_empty() {
@@ -317,12 +370,22 @@ impl Generator<'_> {
                     &format!("{nest_alias}.{}", key_column(level.keys.len() + j)),
                 ));
             }
-            let on = if conditions.is_empty() { "TRUE".to_string() } else { conditions.join(" AND ") };
+            let on = if conditions.is_empty() {
+                "TRUE".to_string()
+            } else {
+                conditions.join(" AND ")
+            };
             joins.push_str(&format!("\nLEFT JOIN (\n{list}\n) AS {nest_alias} ON {on}"));
             let quoted = d.quote_identifier(name);
-            columns.push(format!("COALESCE({nest_alias}.{quoted}, {}) AS {quoted}", d.empty_list()));
+            columns.push(format!(
+                "COALESCE({nest_alias}.{quoted}, {}) AS {quoted}",
+                d.empty_list()
+            ));
         }
-        format!("SELECT {}\nFROM (\n{core}\n) AS core{joins}", columns.join(", "))
+        format!(
+            "SELECT {}\nFROM (\n{core}\n) AS core{joins}",
+            columns.join(", ")
+        )
     }
 
     /// The rows of an `index:` stage: one per field and distinct value (a
@@ -410,7 +473,7 @@ impl Generator<'_> {
             case_of(types, "NULL"),
             case_of(values, "NULL"),
             case_of(ranges, "NULL"),
-            self.from_sql(source, stage.sample.as_deref(), &tree, &keyed, &context),
+            self.relation_with_joins(source, stage.sample.as_deref(), &tree, &keyed, &context),
         );
         sql.push_str(&format!(
             "\nCROSS JOIN (SELECT UNNEST(GENERATE_SERIES(0, {}, 1)) AS \"__group_set\") AS group_sets",
@@ -434,13 +497,21 @@ impl Generator<'_> {
         let fields: Vec<(String, String)> = nested
             .fields
             .iter()
-            .map(|f| (f.name.clone(), format!("rows.{}", d.quote_identifier(&f.name))))
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    format!("rows.{}", d.quote_identifier(&f.name)),
+                )
+            })
             .collect();
         let order: Vec<String> = nested
             .order_by
             .iter()
             .map(|(index, descending)| {
-                d.order_term(&format!("rows.{}", d.quote_identifier(&nested.fields[*index].name)), *descending)
+                d.order_term(
+                    &format!("rows.{}", d.quote_identifier(&nested.fields[*index].name)),
+                    *descending,
+                )
             })
             .collect();
         let list = d.aggregate_records(&fields, &order, nested.limit);
@@ -458,7 +529,14 @@ impl Generator<'_> {
 
     /// The value of `measure` grouped only by `kept`, for `all()` and
     /// `exclude()`.
-    fn ungrouped_sql(&self, source: &SourceDef, filters: &[Expr], kept: &[Expr], extra: &[Expr], measure: &Expr) -> String {
+    fn ungrouped_sql(
+        &self,
+        source: &SourceDef,
+        filters: &[Expr],
+        kept: &[Expr],
+        extra: &[Expr],
+        measure: &Expr,
+    ) -> String {
         let d = self.dialect;
         let mut analysed: Vec<&Expr> = Vec::new();
         analysed.extend(kept.iter());
@@ -480,9 +558,18 @@ impl Generator<'_> {
             .enumerate()
             .map(|(i, e)| format!("{} AS \"__u{i}\"", context.render(e)))
             .collect();
-        select.extend(extra.iter().enumerate().map(|(i, e)| format!("{} AS \"__x{i}\"", context.render(e))));
+        select.extend(
+            extra
+                .iter()
+                .enumerate()
+                .map(|(i, e)| format!("{} AS \"__x{i}\"", context.render(e))),
+        );
         select.push(format!("{} AS \"__value\"", context.render(measure)));
-        let mut sql = format!("SELECT {}\n{}", select.join(", "), self.from_sql(source, None, &tree, &keyed, &context));
+        let mut sql = format!(
+            "SELECT {}\n{}",
+            select.join(", "),
+            self.relation_with_joins(source, None, &tree, &keyed, &context)
+        );
         if !filters.is_empty() {
             let conditions: Vec<String> = filters.iter().map(|f| context.render(f)).collect();
             sql.push_str(&format!("\nWHERE {}", conditions.join(" AND ")));
