@@ -1,0 +1,143 @@
+//! Problems reported by translation: messages, codes and positions.
+
+mod common;
+
+use common::{request, shop_problems, TestHost};
+use malloy_compiler::{compile_model, compile_query, Position};
+
+fn first(query: &str) -> (String, String, Position) {
+    let problems = shop_problems(query);
+    let problem = &problems[0];
+    (
+        problem.code.clone(),
+        problem.message.clone(),
+        problem.range.start,
+    )
+}
+
+fn at(line: u32, character: u32) -> Position {
+    Position { line, character }
+}
+
+#[test]
+fn undefined_field_points_at_the_path() {
+    let (code, message, start) = first("run: users -> {\n  group_by: users_state\n}");
+    assert_eq!(code, "field-not-found");
+    assert_eq!(message, "'users_state' is not defined");
+    assert_eq!(start, at(1, 12));
+}
+
+#[test]
+fn undefined_source() {
+    let (code, message, start) = first("run: people -> { group_by: x }");
+    assert_eq!(code, "source-or-query-not-found");
+    assert_eq!(message, "Reference to undefined object 'people'");
+    assert_eq!(start, at(0, 5));
+}
+
+#[test]
+fn aggregate_in_group_by() {
+    let (code, _, start) = first("run: users -> { group_by: user_count }");
+    assert_eq!(code, "group-by-aggregate");
+    assert_eq!(start, at(0, 26));
+}
+
+#[test]
+fn aggregate_in_where() {
+    let (code, message, _) = first("run: users -> { where: user_count > 3; group_by: state }");
+    assert_eq!(code, "aggregate-in-where");
+    assert_eq!(
+        message,
+        "Aggregate expressions are not allowed in `where:`; use `having:`"
+    );
+}
+
+#[test]
+fn arithmetic_on_a_string() {
+    let (code, message, start) = first("run: users -> { select: x is state * 2 }");
+    assert_eq!(code, "arithmetic-operation-type-mismatch");
+    assert_eq!(
+        message,
+        "The '*' operator requires a number, not a 'string'"
+    );
+    assert_eq!(start, at(0, 29));
+}
+
+#[test]
+fn time_compared_with_a_number() {
+    let (code, message, _) = first("run: users -> { where: signed_up = 5; select: id }");
+    assert_eq!(code, "time-comparison-type-mismatch");
+    assert_eq!(message, "Cannot compare a date to a number");
+}
+
+#[test]
+fn sum_across_join_many_needs_a_path() {
+    let (code, message, _) = first("run: users -> { aggregate: x is sum(lines.sale_price) }");
+    assert_eq!(code, "aggregate-traverses-join-many");
+    assert_eq!(
+        message,
+        "Join path is required for this calculation; use `lines.sale_price.sum()`"
+    );
+}
+
+#[test]
+fn order_by_must_name_an_output() {
+    let (code, message, start) = first("run: users -> {\n  group_by: state\n  order_by: age\n}");
+    assert_eq!(code, "order-by-not-found-in-output");
+    assert_eq!(message, "Unknown field age in output space");
+    assert_eq!(start, at(2, 2));
+}
+
+#[test]
+fn restricted_query_rejects_tables_and_raw_calls() {
+    let (code, _, start) = first("run: duckdb.table('users.parquet') -> { select: id }");
+    assert_eq!(code, "restricted-construct-forbidden");
+    assert_eq!(start, at(0, 5));
+    let (code, message, _) = first("run: users -> { select: x is md5!string(state) }");
+    assert_eq!(code, "restricted-construct-forbidden");
+    assert!(message.starts_with("`md5!string(...)` cannot be used in a restricted query"));
+}
+
+#[test]
+fn unrestricted_query_may_read_tables() {
+    let mut unrestricted = request(
+        "shop.malloy",
+        "run: duckdb.table('users.parquet') -> { select: id }",
+    );
+    unrestricted.restricted = false;
+    assert!(compile_query(&common::shop_host(), &unrestricted).is_ok());
+}
+
+#[test]
+fn missing_import_is_reported_on_the_model() {
+    let host = TestHost::default().file("a.malloy", "import \"missing.malloy\"\n");
+    let problems = compile_model(&host, "a.malloy").expect_err("the import is missing");
+    assert!(problems
+        .iter()
+        .any(|p| p.url == "a.malloy" && p.message.contains("missing.malloy")));
+}
+
+#[test]
+fn import_cycle_is_an_error() {
+    let host = TestHost::default()
+        .file("a.malloy", "import \"b.malloy\"\n")
+        .file("b.malloy", "import \"a.malloy\"\n");
+    let problems = compile_model(&host, "a.malloy").expect_err("the imports form a cycle");
+    assert!(
+        problems.iter().any(|p| p.message.contains("import cycle")),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn model_problem_uses_the_model_url() {
+    let host = TestHost::default()
+        .file(
+            "m.malloy",
+            "source: s is duckdb.table('t') extend {\n  dimension: d is nope + 1\n}\n",
+        )
+        .table("t", &[("a", "INTEGER")]);
+    let problems = compile_model(&host, "m.malloy").expect_err("nope is undefined");
+    assert_eq!(problems[0].url, "m.malloy");
+    assert_eq!(problems[0].range.start, at(1, 18));
+}
