@@ -455,7 +455,7 @@ fn query_clauses() {
   where: a = 1, b
   group_by: x, y is z.year
   aggregate: n is count() m
-  nest: by_x, inner is { group_by: x; limit: 2 }, v + { limit: 1 }
+  nest: by_x, nested is { group_by: x; limit: 2 }, v + { limit: 1 }
   order_by: 2 asc, x desc y
   limit: 10
   calculate: r is rank() { partition_by: x order_by: y }
@@ -488,7 +488,7 @@ fn query_clauses() {
                 assert!(items[0].name.is_none());
                 assert_eq!(
                     items[1].name.as_ref().map(|n| n.name.as_str()),
-                    Some("inner")
+                    Some("nested")
                 );
                 assert!(matches!(items[2].view.kind, ViewExprKind::Refine { .. }));
                 "nest"

@@ -255,6 +255,96 @@ const CASES: &[Case] = &[
             (1, 30, "unexpected 'y', expected ')'"),
         ],
     ),
+    (
+        "run: a -> { group_by: count }\n",
+        &[
+            (1, 23, "'count' is a reserved word, so to use it as a name you must quote it: `count`"),
+        ],
+    ),
+    (
+        "run: a -> { group_by: x is date }\n",
+        &[
+            (1, 28, "Unexpected type 'date' in dimension definition. Expected an expression or field reference."),
+        ],
+    ),
+    (
+        "source: s is a extend { dimension: count is 1 }\n",
+        &[
+            (1, 36, "'count' is a reserved word, so to use it as a name you must quote it: `count`"),
+        ],
+    ),
+    (
+        "run: a -> { group_by: a.count }\n",
+        &[
+            (1, 31, "unexpected '}', expected '('"),
+        ],
+    ),
+    (
+        "run: a -> { group_by: x is sum }\n",
+        &[
+            (1, 32, "unexpected '}', expected '('"),
+        ],
+    ),
+    (
+        "run: a -> { group_by: year }\n",
+        &[
+            (1, 23, "'year' is a reserved word, so to use it as a name you must quote it: `year`"),
+        ],
+    ),
+    (
+        "source: s is a extend { rename: x is year }\n",
+        &[
+            (1, 38, "'year' is a reserved word, so to use it as a name you must quote it: `year`"),
+        ],
+    ),
+    (
+        "source: year is a\n",
+        &[
+            (1, 9, "'year' is a reserved word, so to use it as a name you must quote it: `year`"),
+        ],
+    ),
+    (
+        "run: a -> { nest: desc }\n",
+        &[
+            (1, 19, "'desc' is a reserved word, so to use it as a name you must quote it: `desc`"),
+        ],
+    ),
+    (
+        "source: s is a extend { primary_key: }\n",
+        &[
+            (1, 38, "missing a `quoted` name or a name before '}'"),
+        ],
+    ),
+    (
+        "run: a -> { order_by: x asc desc }\n",
+        &[
+            (1, 29, "'desc' is a reserved word, so to use it as a name you must quote it: `desc`"),
+        ],
+    ),
+    (
+        "run: a -> { select: x is a.b. }\n",
+        &[
+            (1, 31, "something is missing before '}'"),
+        ],
+    ),
+    (
+        "run: a -> { where: x ~ }\n",
+        &[
+            (1, 24, "unexpected '}'"),
+        ],
+    ),
+    (
+        "run: a -> { select: x is @ }\n",
+        &[
+            (1, 26, "unexpected '@'"),
+        ],
+    ),
+    (
+        "run: a -> { select: x is pick \"a\" when 1 pick \"b\" }\n",
+        &[
+            (1, 51, "unexpected '}'"),
+        ],
+    ),
 ];
 
 #[test]
@@ -394,4 +484,33 @@ fn orphaned_annotation_is_reported() {
     let (document, diagnostics) = parse(text);
     assert_eq!(diagnostics[0].code, "orphaned-object-annotation");
     assert_eq!(document.statements.len(), 1);
+}
+
+/// `order_by:` takes an output field's plain name. The reference reports
+/// a path or a reserved word there under its own code.
+#[test]
+fn order_by_rejects_paths_and_reserved_words() {
+    let cases = [
+        (
+            "run: a -> { order_by: count }",
+            "'count' is a reserved word, so to order by it you must quote it: `count`",
+        ),
+        (
+            "run: a -> { order_by: year desc }",
+            "'year' is a reserved word, so to order by it you must quote it: `year`",
+        ),
+        (
+            "run: a -> { order_by: a.b }",
+            "order_by takes the name of a field in the query output, not a path ('a.b'). To order by 'b', make it an output field and order by its name: b.",
+        ),
+    ];
+    for (text, message) in cases {
+        let (_, diagnostics) = parse(text);
+        assert_eq!(diagnostics.len(), 1, "{text}: {diagnostics:?}");
+        assert_eq!(diagnostics[0].code, "order-by-bad-reference", "{text}");
+        assert_eq!(diagnostics[0].message, message, "{text}");
+        assert_eq!(diagnostics[0].span.start, 22, "{text}");
+    }
+    let (_, diagnostics) = parse("run: a -> { order_by: `count` desc }");
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
 }

@@ -330,7 +330,16 @@ impl<'a> Parser<'a> {
                         })
                     }
                     TokenKind::Word if is_type_name(self.text_at(0)) => {
-                        let ident = self.ident().expect("a word is an identifier");
+                        let mut ident = self.ident().expect("a word is an identifier");
+                        // An array type such as `number[]` keeps its brackets in the name.
+                        while self.at(&TokenKind::LBracket)
+                            && self.kind_at(1) == &TokenKind::RBracket
+                        {
+                            self.bump();
+                            let close = self.bump();
+                            ident.name.push_str("[]");
+                            ident.span = ident.span.to(close.span);
+                        }
                         ast::CastType::Malloy(ident)
                     }
                     _ => {
@@ -546,8 +555,26 @@ impl<'a> Parser<'a> {
                 self.error_unexpected();
                 Self::error_expr(start)
             }
+            _ if self.is_reserved_word_at(0) && !self.reserved_word_starts_expression() => {
+                self.check_not_reserved();
+                self.path_expr()
+            }
             _ => self.path_expr(),
         }
+    }
+
+    /// Checks whether the reserved word at the current token begins an
+    /// expression: a call such as `count(...)` or `year(...)`, a raw call,
+    /// `source.avg(...)`, or an aggregate such as `sum` whose missing
+    /// parentheses [`Self::path_tail`] reports.
+    fn reserved_word_starts_expression(&self) -> bool {
+        let next = self.kind_at(1);
+        let is_aggregate = ["sum", "count", "avg", "min", "max"]
+            .iter()
+            .any(|word| self.at_word(word));
+        matches!(next, TokenKind::LParen | TokenKind::Bang)
+            || (self.at_word("source") && next == &TokenKind::Dot)
+            || is_aggregate
     }
 
     /// A path, and the call or method call it may start.
@@ -568,6 +595,7 @@ impl<'a> Parser<'a> {
                     || (self.kind_at(1) == &TokenKind::Word
                         && self.kind_at(2) == &TokenKind::LParen)));
         if !is_call {
+            self.check_aggregate_has_call(&path);
             return ast::Expr {
                 span: path.span,
                 kind: ast::ExprKind::Path(path),

@@ -52,6 +52,87 @@ pub fn parse(text: &str) -> (ast::Document, Vec<Diagnostic>) {
 /// The maximum nesting depth of expressions, blocks and views.
 const MAX_DEPTH: usize = 64;
 
+/// Malloy's bare keywords. Written without backquotes, none of them can
+/// name a field, source, join, view or query.
+const RESERVED_WORDS: &[&str] = &[
+    "all",
+    "and",
+    "as",
+    "asc",
+    "avg",
+    "boolean",
+    "by",
+    "case",
+    "cast",
+    "compose",
+    "count",
+    "date",
+    "day",
+    "days",
+    "desc",
+    "distinct",
+    "else",
+    "end",
+    "exclude",
+    "export",
+    "extend",
+    "false",
+    "filter",
+    "for",
+    "from",
+    "full",
+    "has",
+    "hour",
+    "hours",
+    "import",
+    "in",
+    "include",
+    "inner",
+    "internal",
+    "is",
+    "json",
+    "left",
+    "like",
+    "max",
+    "min",
+    "minute",
+    "minutes",
+    "month",
+    "months",
+    "not",
+    "now",
+    "null",
+    "number",
+    "on",
+    "or",
+    "pick",
+    "private",
+    "public",
+    "quarter",
+    "quarters",
+    "right",
+    "second",
+    "seconds",
+    "source",
+    "sql",
+    "string",
+    "sum",
+    "table",
+    "then",
+    "this",
+    "timestamp",
+    "timestamptz",
+    "to",
+    "true",
+    "virtual",
+    "week",
+    "weeks",
+    "when",
+    "with",
+    "year",
+    "years",
+];
+
 /// Words that begin a statement at the top level when followed by `:`.
 const STATEMENT_KEYWORDS: &[&str] = &["source", "query", "run", "sql"];
 
@@ -304,6 +385,41 @@ impl<'a> Parser<'a> {
                 None
             }
         }
+    }
+
+    /// Checks whether the token `n` ahead is a reserved word written without
+    /// backquotes.
+    fn is_reserved_word_at(&self, n: usize) -> bool {
+        matches!(self.kind_at(n), TokenKind::Word)
+            && RESERVED_WORDS
+                .iter()
+                .any(|word| self.text_at(n).eq_ignore_ascii_case(word))
+    }
+
+    /// Reports a reserved word at the current token used as a name, in the
+    /// reference's words. The token is not consumed.
+    fn check_not_reserved(&mut self) {
+        if self.is_reserved_word_at(0) {
+            let word = self.text_at(0);
+            let message = format!(
+                "'{word}' is a reserved word, so to use it as a name you must quote it: `{word}`"
+            );
+            let span = self.span();
+            self.error(message, span);
+        }
+    }
+
+    /// Consumes the name of something being defined or referenced.
+    fn name(&mut self) -> Option<ast::Ident> {
+        self.check_not_reserved();
+        self.ident()
+    }
+
+    /// Parses a path that refers to a field, whose first step must not be a
+    /// reserved word.
+    fn reference_path(&mut self) -> Option<ast::Path> {
+        self.check_not_reserved();
+        self.path()
     }
 
     /// Parses `name.name...`, stopping before `.*`.

@@ -65,7 +65,7 @@ impl<'a> Parser<'a> {
                 view
             }
             TokenKind::Word | TokenKind::QuotedIdent(_) if !self.is_keyword_colon_at(0) => {
-                let name = self.ident()?;
+                let name = self.name()?;
                 // TODO: a dotted view path (`join_name.view`) keeps only
                 // its first step, because the AST names views by one
                 // identifier.
@@ -287,12 +287,13 @@ impl<'a> Parser<'a> {
         let kind = if matches!(self.kind(), TokenKind::Star | TokenKind::StarStar) {
             self.wildcard(None)
         } else if self.is_name_at(0) && self.is_word_at(1, "is") {
-            let name = self.ident()?;
+            let name = self.name()?;
             self.bump();
             annotations.extend(self.annotations());
             let expr = self.definition_expr();
             ast::QueryFieldKind::Definition { name, expr }
         } else {
+            let reserved_start = self.is_reserved_word_at(0);
             let path = self.path()?;
             if self.at(&TokenKind::Dot)
                 && matches!(self.kind_at(1), TokenKind::Star | TokenKind::StarStar)
@@ -320,6 +321,16 @@ impl<'a> Parser<'a> {
                 }
                 ast::QueryFieldKind::Expression(expr)
             } else {
+                if reserved_start {
+                    let word = &path.steps[0];
+                    let message = format!(
+                        "'{0}' is a reserved word, so to use it as a name you must quote it: `{0}`",
+                        word.name
+                    );
+                    self.error(message, word.span);
+                } else if path.steps.len() > 1 {
+                    self.check_aggregate_has_call(&path);
+                }
                 ast::QueryFieldKind::Reference(path)
             }
         };
@@ -328,6 +339,48 @@ impl<'a> Parser<'a> {
             kind,
             span: start.to(self.prev_span()),
         })
+    }
+
+    /// Parses the name in an `order_by:` item. Only an output field's plain
+    /// name is accepted, and the reference reports anything else under
+    /// `order-by-bad-reference`.
+    fn order_name(&mut self) -> Option<ast::OrderKey> {
+        let word = self.text_at(0);
+        let reserved = self.is_reserved_word_at(0);
+        let direction_word = self.at_word("asc") || self.at_word("desc");
+        let span = self.span();
+        let path = self.path()?;
+        let valid = !direction_word && path.steps.len() == 1 && !reserved;
+        if !valid && !direction_word {
+            // The direction of a rejected item is still part of it.
+            let _ = self.eat_word("asc") || self.eat_word("desc");
+        }
+        if direction_word {
+            // `asc` and `desc` end an item, so here they stand alone.
+            let message = format!(
+                "'{word}' is a reserved word, so to use it as a name you must quote it: `{word}`"
+            );
+            self.error(message, span);
+            return None;
+        }
+        if path.steps.len() > 1 {
+            let written: Vec<&str> = path.steps.iter().map(|step| step.name.as_str()).collect();
+            let last = written[written.len() - 1];
+            let message = format!(
+                "order_by takes the name of a field in the query output, not a path ('{}'). To order by '{last}', make it an output field and order by its name: {last}.",
+                written.join(".")
+            );
+            self.error_with_code("order-by-bad-reference", message, path.span);
+            return None;
+        }
+        if reserved {
+            let message = format!(
+                "'{word}' is a reserved word, so to order by it you must quote it: `{word}`"
+            );
+            self.error_with_code("order-by-bad-reference", message, span);
+            return None;
+        }
+        Some(ast::OrderKey::Name(path))
     }
 
     /// Parses `*`, `**` or `prefix.*`, with an optional `{ except: a, b }`.
@@ -343,7 +396,7 @@ impl<'a> Parser<'a> {
                 }
                 except.extend(self.list(
                     |p| p.is_name_at(0) && !p.is_keyword_colon_at(0),
-                    |p| p.ident(),
+                    |p| p.name(),
                 ));
             }
             self.expect(&TokenKind::RBrace, "}");
@@ -367,7 +420,7 @@ impl<'a> Parser<'a> {
                 let kind = if matches!(p.kind(), TokenKind::Star | TokenKind::StarStar) {
                     p.wildcard(None)
                 } else {
-                    let path = p.path()?;
+                    let path = p.reference_path()?;
                     if p.at(&TokenKind::Dot)
                         && matches!(p.kind_at(1), TokenKind::Star | TokenKind::StarStar)
                     {
@@ -388,7 +441,7 @@ impl<'a> Parser<'a> {
             self.error_unexpected();
         }
         let by = if self.eat_word("by") {
-            self.path()
+            self.reference_path()
         } else {
             None
         };
@@ -407,7 +460,7 @@ impl<'a> Parser<'a> {
                 let mut annotations = p.annotations();
                 let mut name = None;
                 if p.is_name_at(0) && p.is_word_at(1, "is") {
-                    name = p.ident();
+                    name = p.name();
                     p.bump();
                     annotations.extend(p.annotations());
                 }
@@ -446,7 +499,7 @@ impl<'a> Parser<'a> {
                         }
                     }
                 } else {
-                    ast::OrderKey::Name(p.path()?)
+                    p.order_name()?
                 };
                 let direction = if p.eat_word("asc") {
                     Some(ast::OrderDirection::Asc)

@@ -10,12 +10,39 @@ use crate::syntax::lexer::{TokenKind, SYNTAX_ERROR};
 
 impl<'a> Parser<'a> {
     pub(super) fn error(&mut self, message: impl Into<String>, span: Span) {
+        self.error_with_code(SYNTAX_ERROR, message, span);
+    }
+
+    /// Reports an error with a code other than `syntax-error`, for problems
+    /// the reference reports under their own code.
+    pub(super) fn error_with_code(
+        &mut self,
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+    ) {
         if self.last_error_token == Some(self.pos) || self.follows_lexer_error() {
             return;
         }
         self.last_error_token = Some(self.pos);
         self.diagnostics
-            .push(Diagnostic::error(SYNTAX_ERROR, message, span));
+            .push(Diagnostic::error(code, message, span));
+    }
+
+    /// Reports `path.sum` written without its parentheses, at the token
+    /// after it, as the reference does. `prev_span` must be the path's last
+    /// step.
+    pub(super) fn check_aggregate_has_call(&mut self, path: &crate::syntax::ast::Path) {
+        let last_is_bare_word = self.pos > 0 && self.tokens[self.pos - 1].kind == TokenKind::Word;
+        let last = &path.steps[path.steps.len() - 1].name;
+        let is_aggregate = ["sum", "count", "avg", "min", "max"]
+            .iter()
+            .any(|word| last.eq_ignore_ascii_case(word));
+        if last_is_bare_word && is_aggregate && !self.at(&TokenKind::LParen) {
+            let message = format!("unexpected {}, expected '('", self.describe_current());
+            let span = self.span();
+            self.error(message, span);
+        }
     }
 
     /// Checks whether a character the lexer rejected lies between the

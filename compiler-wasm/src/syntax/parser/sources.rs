@@ -186,7 +186,7 @@ impl<'a> Parser<'a> {
                 span: start.to(self.prev_span()),
             }));
         }
-        let name = self.ident()?;
+        let name = self.name()?;
         let arguments = if self.at(&TokenKind::LParen) {
             self.source_arguments()
         } else {
@@ -268,7 +268,7 @@ impl<'a> Parser<'a> {
                             steps: vec![star],
                         });
                     }
-                    p.path()
+                    p.reference_path()
                 },
             );
             if fields.is_empty() && access.is_none() && !except {
@@ -349,7 +349,13 @@ impl<'a> Parser<'a> {
         self.bump();
         self.bump();
         let kind = match keyword.as_str() {
-            "primary_key" => ast::SourceStatementKind::PrimaryKey(self.path()?),
+            "primary_key" => {
+                if !self.is_name_at(0) {
+                    self.error_missing_name();
+                    return None;
+                }
+                ast::SourceStatementKind::PrimaryKey(self.reference_path()?)
+            }
             "dimension" | "declare" => {
                 ast::SourceStatementKind::Dimensions(self.field_definitions())
             }
@@ -393,7 +399,7 @@ impl<'a> Parser<'a> {
             |p| {
                 let start = p.span();
                 let mut annotations = p.annotations();
-                let name = p.ident()?;
+                let name = p.name()?;
                 if !p.expect_is("dimension: name is expression") {
                     p.recover_in_block();
                     return None;
@@ -420,12 +426,12 @@ impl<'a> Parser<'a> {
             |p| {
                 let start = p.span();
                 let annotations = p.annotations();
-                let new_name = p.ident()?;
+                let new_name = p.name()?;
                 if !p.expect_is("rename: new_name is old_name") {
                     p.recover_in_block();
                     return None;
                 }
-                let old_name = p.path()?;
+                let old_name = p.reference_path()?;
                 Some(ast::Rename {
                     annotations,
                     new_name,
@@ -438,7 +444,7 @@ impl<'a> Parser<'a> {
 
     pub(super) fn path_list(&mut self) -> Vec<ast::Path> {
         let list_start = self.pos;
-        let paths = self.list(|p| p.at_list_item(), |p| p.path());
+        let paths = self.list(|p| p.at_list_item(), |p| p.reference_path());
         if paths.is_empty() && self.pos == list_start {
             self.error_missing_name();
         }
@@ -471,7 +477,7 @@ impl<'a> Parser<'a> {
     fn join(&mut self) -> Option<ast::Join> {
         let start = self.span();
         let mut annotations = self.annotations();
-        let name = self.ident()?;
+        let name = self.name()?;
         let mut source = None;
         if self.eat_word("is") {
             annotations.extend(self.annotations());
@@ -526,7 +532,7 @@ impl<'a> Parser<'a> {
             |p| {
                 let start = p.span();
                 let mut annotations = p.annotations();
-                let name = p.ident()?;
+                let name = p.name()?;
                 if !p.expect_is("view: name is { group_by: ... }") {
                     p.recover_in_block();
                     return None;

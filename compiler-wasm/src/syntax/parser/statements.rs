@@ -182,7 +182,7 @@ impl<'a> Parser<'a> {
     fn source_definition(&mut self) -> Option<ast::SourceDefinition> {
         let start = self.span();
         let mut annotations = self.annotations();
-        let name = self.ident()?;
+        let name = self.name()?;
         let parameters = if self.at(&TokenKind::LParen) {
             self.parameters()
         } else {
@@ -217,7 +217,7 @@ impl<'a> Parser<'a> {
         let parameters = self.list(
             |p| p.is_name_at(0),
             |p| {
-                let name = p.ident()?;
+                let name = p.name()?;
                 let mut type_name = None;
                 if p.eat(&TokenKind::DoubleColon) {
                     type_name = p.ident();
@@ -245,7 +245,7 @@ impl<'a> Parser<'a> {
             |p| {
                 let start = p.span();
                 let mut annotations = p.annotations();
-                let name = p.ident()?;
+                let name = p.name()?;
                 if !p.expect_is("query: name is source -> { ... }") {
                     p.recover_to_statement();
                     return None;
