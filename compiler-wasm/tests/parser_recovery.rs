@@ -345,6 +345,30 @@ const CASES: &[Case] = &[
             (1, 51, "unexpected '}'"),
         ],
     ),
+    (
+        "run: a -> { select: x is [1, 2 }\n",
+        &[
+            (1, 32, "unexpected '}', expected ']' or ','"),
+        ],
+    ),
+    (
+        "import { a, b from \"x.malloy\"\n",
+        &[
+            (1, 15, "unexpected 'from', expected '}' or ','"),
+        ],
+    ),
+    (
+        "import { a b } from \"x.malloy\"\n",
+        &[
+            (1, 12, "unexpected 'b', expected '}' or ','"),
+        ],
+    ),
+    (
+        "import 5\n",
+        &[
+            (1, 8, "unexpected '5', expected a quoted string, '{' or '\"\"\"'"),
+        ],
+    ),
 ];
 
 #[test]

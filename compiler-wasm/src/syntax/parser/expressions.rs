@@ -481,7 +481,14 @@ impl<'a> Parser<'a> {
             TokenKind::LBracket => {
                 self.bump();
                 let items = self.expr_list(&TokenKind::RBracket);
-                self.expect(&TokenKind::RBracket, "]");
+                if !self.eat(&TokenKind::RBracket) {
+                    let message = format!(
+                        "unexpected {}, expected ']' or ','",
+                        self.describe_current()
+                    );
+                    let span = self.span();
+                    self.error(message, span);
+                }
                 ast::Expr {
                     span: start.to(self.prev_span()),
                     kind: ast::ExprKind::Array(items),

@@ -147,6 +147,8 @@ const CLAUSE_KEYWORDS: &[&str] = &[
     "except",
     "extend",
     "group_by",
+    "grouped_by",
+    "drill",
     "having",
     "index",
     "join_cross",

@@ -174,6 +174,13 @@ impl<'a> Parser<'a> {
                 let joins = self.joins(join_kind);
                 Kind::Extend(self.body_of(body_start, joins))
             }
+            "grouped_by" | "drill" => {
+                // TODO: `grouped_by:` and `drill:` have no place in the AST yet.
+                let message = format!("'{keyword}:' is not supported");
+                self.error(message, keyword_span);
+                self.recover_in_block();
+                return None;
+            }
             _ => {
                 let message = format!("'{keyword}:' is not allowed in a query");
                 self.error(message, keyword_span);

@@ -131,34 +131,59 @@ impl<'a> Parser<'a> {
         self.bump();
         let mut names = Vec::new();
         if self.eat(&TokenKind::LBrace) {
-            names = self.list(
-                |p| p.is_name_at(0),
-                |p| {
-                    let first = p.ident()?;
-                    if p.eat_word("is") {
-                        let name = p.ident()?;
-                        Some(ast::ImportItem {
-                            alias: Some(first),
-                            name,
-                        })
-                    } else {
-                        Some(ast::ImportItem {
-                            alias: None,
-                            name: first,
-                        })
+            // Unlike most Malloy lists, this one needs its commas.
+            loop {
+                let Some(first) = self.name() else {
+                    self.recover_to_statement();
+                    return None;
+                };
+                let item = if self.eat_word("is") {
+                    let Some(name) = self.name() else {
+                        self.recover_to_statement();
+                        return None;
+                    };
+                    ast::ImportItem {
+                        alias: Some(first),
+                        name,
                     }
-                },
-            );
-            self.expect(&TokenKind::RBrace, "}");
+                } else {
+                    ast::ImportItem {
+                        alias: None,
+                        name: first,
+                    }
+                };
+                names.push(item);
+                if !self.eat(&TokenKind::Comma) {
+                    break;
+                }
+            }
+            if !self.eat(&TokenKind::RBrace) {
+                let message = format!(
+                    "unexpected {}, expected '}}' or ','",
+                    self.describe_current()
+                );
+                let span = self.span();
+                self.error(message, span);
+                self.recover_to_statement();
+                return None;
+            }
             self.expect_word("from");
         }
-        match self.string_literal() {
-            Some(url) => Some(ast::StatementKind::Import(ast::Import { url, names })),
-            None => {
-                self.recover_to_statement();
-                None
-            }
+        if !matches!(
+            self.kind(),
+            TokenKind::String(_) | TokenKind::TripleString(_)
+        ) {
+            let message = format!(
+                "unexpected {}, expected a quoted string, '{{' or '\"\"\"'",
+                self.describe_current()
+            );
+            let span = self.span();
+            self.error(message, span);
+            self.recover_to_statement();
+            return None;
         }
+        let url = self.string_literal()?;
+        Some(ast::StatementKind::Import(ast::Import { url, names }))
     }
 
     /// Checks whether a definition `name is ...` (or `name(params) is ...`)
