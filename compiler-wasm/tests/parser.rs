@@ -14,7 +14,7 @@ fn slice(text: &str, span: Span) -> &str {
     &text[span.start as usize..span.end as usize]
 }
 
-/// The stages of the single `run:` statement of `text`.
+/// Returns the stages of the first statement of `document`, a `run:`.
 fn run_stages(document: &Document) -> &[ViewExpr] {
     match &document.statements[0].kind {
         StatementKind::Run {
@@ -36,7 +36,7 @@ fn first_stage_statements(document: &Document) -> &[QueryStatement] {
     }
 }
 
-/// The expression of `select: e is <expr>` in `run: t -> { ... }`.
+/// Parses `<expr>` as the field of `run: t -> { select: e is <expr> }`.
 fn select_expr(source: &str) -> (Document, String) {
     let text = format!("run: t -> {{ select: e is {source} }}");
     (parse_clean(&text), text)

@@ -28,8 +28,11 @@ use crate::diagnostics::{Diagnostic, Span};
 /// Parses a model file or the text of a query request.
 ///
 /// Returns the document with every statement that could be parsed, and the
-/// syntax problems sorted by position. Parts that failed to parse are
-/// dropped or kept as [`ast::ExprKind::Error`].
+/// problems sorted by position. Problems have the code `syntax-error`,
+/// except an annotation attached to nothing (`orphaned-object-annotation`)
+/// and a bad `order_by:` name (`order-by-bad-reference`), which keep the
+/// reference's codes. Parts that failed to parse are dropped or kept as
+/// [`ast::ExprKind::Error`], and a problem is reported for each of them.
 pub fn parse(text: &str) -> (ast::Document, Vec<Diagnostic>) {
     let (tokens, lex_diagnostics) = tokenize(text);
     let lexer_errors = lex_diagnostics.iter().map(|d| d.span).collect();
