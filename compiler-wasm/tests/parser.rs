@@ -282,6 +282,11 @@ fn pick_forms() {
         "(pick 'A' when ((q Greater 5) And ok) pick 'B' when ok else 'D')",
     );
     check("a ? pick null when 0", "(a ? (pick null when 0 ))");
+    check(
+        "a ? pick 'none' when is null pick 'some' when is not null",
+        "(a ? (pick 'none' when (Equal null) pick 'some' when (NotEqual null) ))",
+    );
+    check("a ? is null | > 5", "(a ? ((Equal null) Any (Greater 5)))");
 }
 
 #[test]

@@ -135,7 +135,11 @@ impl<'a> Parser<'a> {
         match self.kind() {
             TokenKind::Word => {
                 let word = self.text_at(0).to_ascii_lowercase();
-                (word == "not" || word == "pick" || !RESERVED.contains(&word.as_str()))
+                let partial_null = partial && word == "is";
+                (partial_null
+                    || word == "not"
+                    || word == "pick"
+                    || !RESERVED.contains(&word.as_str()))
                     && !matches!(self.kind_at(1), TokenKind::Colon)
             }
             TokenKind::QuotedIdent(_)
@@ -442,6 +446,32 @@ impl<'a> Parser<'a> {
                     },
                 };
             }
+        }
+        // A partial `is null` / `is not null`, stored as `= null` / `!= null`,
+        // which Malloy gives the same meaning.
+        let negated = self.is_word_at(1, "not");
+        let null_at = if negated { 2 } else { 1 };
+        if partial && self.at_word("is") && self.is_word_at(null_at, "null") {
+            for _ in 0..=null_at {
+                self.bump();
+            }
+            let span = start.to(self.prev_span());
+            let op = if negated {
+                ast::BinaryOp::NotEqual
+            } else {
+                ast::BinaryOp::Equal
+            };
+            let null = ast::Expr {
+                kind: ast::ExprKind::Null,
+                span: self.prev_span(),
+            };
+            return ast::Expr {
+                span,
+                kind: ast::ExprKind::Partial {
+                    op,
+                    right: boxed(null),
+                },
+            };
         }
         let literal = match kind {
             TokenKind::Number => Some(ast::ExprKind::Number(self.text_at(0).to_string())),
