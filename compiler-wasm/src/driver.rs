@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::diagnostics::{Diagnostic, LineIndex, Problem, Range, Severity, Span};
-use crate::semantic::model::{Query, SourceDef, Stage, StageKind, ViewDef};
+use crate::semantic::model::{FieldKind, Query, SourceDef, Stage, StageKind, ViewDef};
 use crate::semantic::{Environment, Model, ModelEntry, Translator};
 use crate::sql::schema;
 use crate::sql::{DuckDb, Generator};
@@ -94,6 +94,9 @@ fn resolve_import(from: &str, url: &str) -> Option<String> {
 }
 
 fn problems_of(diagnostics: Vec<Diagnostic>, url: &str, text: &str) -> Vec<Problem> {
+    if diagnostics.is_empty() {
+        return Vec::new();
+    }
     let index = LineIndex::new(text);
     diagnostics
         .into_iter()
@@ -183,20 +186,33 @@ pub fn compile_model(host: &dyn Host, model_path: &str) -> Result<ModelOutput, V
     for name in &model.exported {
         match model.lookup(name) {
             Some(ModelEntry::Source(source)) => {
-                let mut views = Vec::new();
-                let mut view_stage = |of: &SourceDef, view: &ViewDef| {
-                    translator.view_stage(Rc::new(of.clone()), &view.view)
+                // Each view of the source is translated once, for both its
+                // schema and the summary.
+                let mut view_stages: Vec<(String, Option<Stage>)> = Vec::new();
+                let mut view_stage = |of: &Rc<SourceDef>, view_name: &str, view: &ViewDef| {
+                    let stage = translator.view_stage(of.clone(), &view.view);
+                    if Rc::ptr_eq(of, source) {
+                        view_stages.push((view_name.to_string(), stage.clone()));
+                    }
+                    stage
                 };
                 entries.push(schema::source_info(name, source, &mut view_stage));
+                let mut views = Vec::new();
                 for field in source.fields.iter().filter(|f| !f.hidden) {
-                    if let crate::semantic::model::FieldKind::View(view) = &field.kind {
-                        let stage = translator.view_stage(source.clone(), &view.view);
-                        if stage.map(|s| s.kind == StageKind::Reduce).unwrap_or(false) {
-                            views.push(ViewSummary {
-                                name: field.name.clone(),
-                                annotations: view.annotations.clone(),
-                            });
-                        }
+                    let FieldKind::View(view) = &field.kind else {
+                        continue;
+                    };
+                    let is_reduce = view_stages
+                        .iter()
+                        .find(|(view_name, _)| *view_name == field.name)
+                        .and_then(|(_, stage)| stage.as_ref())
+                        .map(|stage| stage.kind == StageKind::Reduce)
+                        .unwrap_or(false);
+                    if is_reduce {
+                        views.push(ViewSummary {
+                            name: field.name.clone(),
+                            annotations: view.annotations.clone(),
+                        });
                     }
                 }
                 sources.push(SourceSummary {

@@ -1,6 +1,8 @@
 //! Result schemas and model descriptions in Malloy's stable JSON form
 //! (`Malloy.Schema`, `Malloy.ModelInfo`).
 
+use std::rc::Rc;
+
 use serde_json::{json, Map, Value};
 
 use crate::semantic::model::{FieldKind, OutputField, OutputValue, SourceDef, Stage, ViewDef};
@@ -148,8 +150,8 @@ pub fn result_metadata_tag(stage: &Stage, limit: Option<u64>) -> Option<String> 
 /// view of the source into its output stage.
 pub fn source_info(
     name: &str,
-    source: &SourceDef,
-    view_stage: &mut dyn FnMut(&SourceDef, &ViewDef) -> Option<Stage>,
+    source: &Rc<SourceDef>,
+    view_stage: &mut dyn FnMut(&Rc<SourceDef>, &str, &ViewDef) -> Option<Stage>,
 ) -> Value {
     let mut value = json!({
         "kind": "source",
@@ -163,8 +165,8 @@ pub fn source_info(
 }
 
 fn source_schema(
-    source: &SourceDef,
-    view_stage: &mut dyn FnMut(&SourceDef, &ViewDef) -> Option<Stage>,
+    source: &Rc<SourceDef>,
+    view_stage: &mut dyn FnMut(&Rc<SourceDef>, &str, &ViewDef) -> Option<Stage>,
 ) -> Value {
     // Scalar dimensions and measures come first, then array and record
     // dimensions, joins and views, each in definition order, as in the
@@ -201,7 +203,7 @@ fn source_schema(
                 "schema": source_schema(&join.source, view_stage),
             }),
             FieldKind::View(view) => {
-                let Some(stage) = view_stage(source, view) else {
+                let Some(stage) = view_stage(source, &field.name, view) else {
                     continue;
                 };
                 let mut value =
