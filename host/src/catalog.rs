@@ -183,9 +183,10 @@ impl PackageSlot {
         let sandbox = Arc::clone(sandbox);
         let name = self.name.clone();
         let started = std::time::Instant::now();
-        let state = tokio::task::spawn_blocking(move || load_package(&location, sandbox, query_timeout))
-            .await
-            .unwrap_or_else(|error| Err(format!("loading stopped unexpectedly: {error}")));
+        let state =
+            tokio::task::spawn_blocking(move || load_package(&location, sandbox, query_timeout))
+                .await
+                .unwrap_or_else(|error| Err(format!("loading stopped unexpectedly: {error}")));
         match &state {
             Ok(package) => tracing::info!(
                 package = %name,
@@ -219,8 +220,9 @@ fn load_package(
     };
     let manifest_text = std::fs::read_to_string(root.join("publisher.json"))
         .map_err(|_| "Unable to load package: publisher.json does not exist".to_string())?;
-    let manifest: Json = serde_json::from_str(&manifest_text)
-        .map_err(|error| format!("Unable to load package: publisher.json is not valid JSON: {error}"))?;
+    let manifest: Json = serde_json::from_str(&manifest_text).map_err(|error| {
+        format!("Unable to load package: publisher.json is not valid JSON: {error}")
+    })?;
     let text_field = |key: &str| manifest.get(key).and_then(Json::as_str).map(str::to_string);
 
     let database = PackageDatabase::open(root)
@@ -343,9 +345,17 @@ fn errors_first(problems: &[Problem]) -> Vec<&Problem> {
 
 fn problem_text(host: &PackageHost, problem: &Problem) -> String {
     let line = problem.range.start.line as usize;
-    let mut text = format!("FILE: {}\nline {}: {}", problem.url, line + 1, problem.message);
+    let mut text = format!(
+        "FILE: {}\nline {}: {}",
+        problem.url,
+        line + 1,
+        problem.message
+    );
     let source = malloy_compiler::Host::read_file(host, &problem.url).ok();
-    if let Some(source_line) = source.as_deref().and_then(|source| source.lines().nth(line)) {
+    if let Some(source_line) = source
+        .as_deref()
+        .and_then(|source| source.lines().nth(line))
+    {
         let column = problem.range.start.character as usize;
         let indent: String = source_line
             .chars()

@@ -16,7 +16,10 @@ pub const DEFAULT_PROJECT: &str = "home";
 
 /// Command-line options, with the reference Publisher's names.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "malloy-publisher", about = "Serve Malloy packages over the Malloy Publisher REST API")]
+#[command(
+    name = "malloy-publisher",
+    about = "Serve Malloy packages over the Malloy Publisher REST API"
+)]
 pub struct Options {
     /// TCP port to listen on.
     #[arg(long, env = "PUBLISHER_PORT", default_value_t = 4000)]
@@ -42,10 +45,18 @@ pub struct Options {
     pub compiler_wasm: Option<PathBuf>,
     /// Time a query may run on DuckDB before it is interrupted, in
     /// milliseconds.
-    #[arg(long = "query_timeout_ms", env = "PUBLISHER_QUERY_TIMEOUT_MS", default_value_t = 300_000)]
+    #[arg(
+        long = "query_timeout_ms",
+        env = "PUBLISHER_QUERY_TIMEOUT_MS",
+        default_value_t = 300_000
+    )]
     pub query_timeout_ms: u64,
     /// Row limit for queries that set none.
-    #[arg(long = "default_row_limit", env = "PUBLISHER_DEFAULT_QUERY_ROW_LIMIT", default_value_t = 1000)]
+    #[arg(
+        long = "default_row_limit",
+        env = "PUBLISHER_DEFAULT_QUERY_ROW_LIMIT",
+        default_value_t = 1000
+    )]
     pub default_row_limit: u64,
 }
 
@@ -98,7 +109,10 @@ pub enum PackageLocation {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {error}")]
-    Read { path: PathBuf, error: std::io::Error },
+    Read {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     #[error("{path} is not a valid Publisher config: {error}")]
     Invalid {
         path: PathBuf,

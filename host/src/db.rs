@@ -75,9 +75,9 @@ impl PackageDatabase {
     /// are not built in and to reach the network. The configuration is then
     /// locked, so SQL in a model cannot turn the restrictions off.
     pub fn open(root: &Path) -> Result<PackageDatabase, DbError> {
-        let root = root.canonicalize().map_err(|error| {
-            DbError::Setup(format!("cannot open the package folder: {error}"))
-        })?;
+        let root = root
+            .canonicalize()
+            .map_err(|error| DbError::Setup(format!("cannot open the package folder: {error}")))?;
         let root_text = root
             .to_str()
             .ok_or_else(|| DbError::Setup("the package folder's path is not UTF-8".into()))?;
@@ -130,7 +130,8 @@ impl PackageDatabase {
             let timeout = self.query_timeout;
             let (finished, finished_signal) = mpsc::channel::<()>();
             let watchdog = std::thread::spawn(move || {
-                let timed_out = finished_signal.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout);
+                let timed_out =
+                    finished_signal.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout);
                 if timed_out {
                     interrupt.interrupt();
                 }
@@ -299,9 +300,7 @@ fn explain_denied_file(message: &str) -> Option<String> {
         .split(" does not exist!")
         .next()?;
     name.contains('/').then(|| {
-        format!(
-            "Cannot read file \"{name}\": it does not exist or is outside the package folder"
-        )
+        format!("Cannot read file \"{name}\": it does not exist or is outside the package folder")
     })
 }
 

@@ -6,7 +6,11 @@ use malloy_publisher::db::PackageDatabase;
 fn package_with_csv() -> tempfile::TempDir {
     let folder = tempfile::tempdir().unwrap();
     std::fs::create_dir(folder.path().join("data")).unwrap();
-    std::fs::write(folder.path().join("data/items.csv"), "id,name\n1,apple\n2,pear\n").unwrap();
+    std::fs::write(
+        folder.path().join("data/items.csv"),
+        "id,name\n1,apple\n2,pear\n",
+    )
+    .unwrap();
     folder
 }
 
@@ -45,7 +49,10 @@ fn files_outside_the_package_are_rejected() {
         "Cannot read file \"../escape.csv\": only files inside the package folder are accessible"
     );
     let message = error_of(&database, "SELECT * FROM read_text('/etc/hostname')");
-    assert!(message.contains("only files inside the package folder"), "{message}");
+    assert!(
+        message.contains("only files inside the package folder"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -61,7 +68,10 @@ fn writes_and_attachments_outside_are_rejected() {
     assert!(!target.exists());
     error_of(
         &database,
-        &format!("ATTACH '{}' AS other", outside.path().join("x.db").display()),
+        &format!(
+            "ATTACH '{}' AS other",
+            outside.path().join("x.db").display()
+        ),
     );
 }
 
@@ -137,7 +147,10 @@ fn slow_queries_are_interrupted() {
     let error = database
         .run_query("SELECT count(*) FROM range(10000000000) a, range(1000) b")
         .unwrap_err();
-    assert!(matches!(error, malloy_publisher::db::DbError::Timeout(_)), "{error:?}");
+    assert!(
+        matches!(error, malloy_publisher::db::DbError::Timeout(_)),
+        "{error:?}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     // The connection goes back to the pool and still works.
     let rows = database.run_query("SELECT 1 AS one").unwrap();

@@ -16,8 +16,14 @@ fn host_for(folder: &std::path::Path) -> PackageHost {
 fn read_file_returns_package_files() {
     let folder = common::package("shop", &[("models/items.malloy", common::ITEMS_MODEL)]);
     let host = host_for(folder.path());
-    assert_eq!(host.read_file("models/items.malloy").unwrap(), common::ITEMS_MODEL);
-    assert_eq!(host.read_file("./models/items.malloy").unwrap(), common::ITEMS_MODEL);
+    assert_eq!(
+        host.read_file("models/items.malloy").unwrap(),
+        common::ITEMS_MODEL
+    );
+    assert_eq!(
+        host.read_file("./models/items.malloy").unwrap(),
+        common::ITEMS_MODEL
+    );
 }
 
 #[test]
@@ -42,7 +48,10 @@ fn read_file_rejects_paths_outside() {
         "",
     ] {
         let error = host.read_file(path).unwrap_err();
-        assert!(!error.contains(outside.path().to_str().unwrap()) || path == secret.to_str().unwrap(), "{error}");
+        assert!(
+            !error.contains(outside.path().to_str().unwrap()) || path == secret.to_str().unwrap(),
+            "{error}"
+        );
         assert!(!error.contains(folder.path().to_str().unwrap()), "{error}");
     }
     assert_eq!(
@@ -63,7 +72,10 @@ fn schemas_are_cached_and_connections_checked() {
     assert_eq!(columns.len(), 3);
     // The cache answers even after the file is gone.
     std::fs::remove_file(folder.path().join("data/items.csv")).unwrap();
-    assert_eq!(host.table_schema("duckdb", "data/items.csv").unwrap(), columns);
+    assert_eq!(
+        host.table_schema("duckdb", "data/items.csv").unwrap(),
+        columns
+    );
     let error = host.table_schema("bigquery", "t").unwrap_err();
     assert!(error.contains("'bigquery' is not defined"), "{error}");
     assert!(host.sql_schema("duckdb", "SELECT 1 AS one").unwrap()[0].name == "one");

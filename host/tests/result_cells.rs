@@ -57,10 +57,19 @@ fn scalar_types_become_their_cells() {
             dimension("j", json!({"kind": "json_type"})),
         ],
     );
-    assert_eq!(cells[0], json!({"kind": "string_cell", "string_value": "a'b"}));
+    assert_eq!(
+        cells[0],
+        json!({"kind": "string_cell", "string_value": "a'b"})
+    );
     assert_eq!(cells[1], json!({"kind": "number_cell", "number_value": 42}));
-    assert_eq!(cells[2], json!({"kind": "number_cell", "number_value": 2.5}));
-    assert_eq!(cells[3], json!({"kind": "boolean_cell", "boolean_value": true}));
+    assert_eq!(
+        cells[2],
+        json!({"kind": "number_cell", "number_value": 2.5})
+    );
+    assert_eq!(
+        cells[3],
+        json!({"kind": "boolean_cell", "boolean_value": true})
+    );
     assert_eq!(
         cells[4],
         json!({"kind": "date_cell", "date_value": "2024-03-01T00:00:00.000Z"})
@@ -90,17 +99,26 @@ fn large_integers_keep_exact_digits() {
             dimension("huge", json!({"kind": "number_type", "subtype": "integer"})),
             dimension("ubig", json!({"kind": "number_type", "subtype": "integer"})),
             dimension("safe", json!({"kind": "number_type", "subtype": "integer"})),
-            dimension("negative", json!({"kind": "number_type", "subtype": "integer"})),
+            dimension(
+                "negative",
+                json!({"kind": "number_type", "subtype": "integer"}),
+            ),
         ],
     );
     assert_eq!(cells[0]["string_value"], "9007199254740993");
-    assert_eq!(cells[0]["number_value"].as_f64(), Some(9007199254740993_f64));
+    assert_eq!(
+        cells[0]["number_value"].as_f64(),
+        Some(9007199254740993_f64)
+    );
     assert_eq!(
         cells[1]["string_value"],
         "170141183460469231731687303715884105727"
     );
     assert_eq!(cells[2]["string_value"], "12345678901234567890");
-    assert_eq!(cells[3], json!({"kind": "number_cell", "number_value": 9007199254740991_i64}));
+    assert_eq!(
+        cells[3],
+        json!({"kind": "number_cell", "number_value": 9007199254740991_i64})
+    );
     assert_eq!(cells[4]["string_value"], "-9007199254740993");
 }
 
@@ -117,11 +135,23 @@ fn decimals_and_non_finite_numbers() {
             dimension("f", json!({"kind": "number_type", "subtype": "decimal"})),
         ],
     );
-    assert_eq!(cells[0], json!({"kind": "number_cell", "number_value": 123.45}));
+    assert_eq!(
+        cells[0],
+        json!({"kind": "number_cell", "number_value": 123.45})
+    );
     assert_eq!(cells[1]["string_value"], "12345678901234567890123");
-    assert_eq!(cells[2], json!({"kind": "number_cell", "number_value": null}));
-    assert_eq!(cells[3], json!({"kind": "number_cell", "number_value": null}));
-    assert_eq!(cells[4], json!({"kind": "number_cell", "number_value": 1.5}));
+    assert_eq!(
+        cells[2],
+        json!({"kind": "number_cell", "number_value": null})
+    );
+    assert_eq!(
+        cells[3],
+        json!({"kind": "number_cell", "number_value": null})
+    );
+    assert_eq!(
+        cells[4],
+        json!({"kind": "number_cell", "number_value": 1.5})
+    );
 }
 
 #[test]
@@ -218,7 +248,10 @@ fn records_are_positional_in_schema_order() {
         cells[0]["record_value"][1],
         json!({"kind": "number_cell", "number_value": 2})
     );
-    assert_eq!(cells[0]["record_value"][2]["string_value"], "9007199254740993");
+    assert_eq!(
+        cells[0]["record_value"][2]["string_value"],
+        "9007199254740993"
+    );
 }
 
 #[test]

@@ -40,7 +40,10 @@ fn memory_cap_stops_a_large_model() {
     let big = large_model();
     let folder = common::package(
         "shop",
-        &[("big.malloy", big.as_str()), ("items.malloy", common::ITEMS_MODEL)],
+        &[
+            ("big.malloy", big.as_str()),
+            ("items.malloy", common::ITEMS_MODEL),
+        ],
     );
     let limits = SandboxLimits {
         memory_bytes: 8 * 1024 * 1024,
@@ -53,7 +56,10 @@ fn memory_cap_stops_a_large_model() {
         matches!(error, CompileError::OutOfMemory { limit_mib: 8 }),
         "{error:?}"
     );
-    assert_eq!(error.to_string(), "the compiler ran out of memory (limit 8 MiB)");
+    assert_eq!(
+        error.to_string(),
+        "the compiler ran out of memory (limit 8 MiB)"
+    );
 
     // The next call gets a fresh instance.
     let output = compiler.compile_model("items.malloy").unwrap();
@@ -65,7 +71,10 @@ fn deadline_stops_a_slow_compile() {
     let big = large_model();
     let folder = common::package(
         "shop",
-        &[("big.malloy", big.as_str()), ("items.malloy", common::ITEMS_MODEL)],
+        &[
+            ("big.malloy", big.as_str()),
+            ("items.malloy", common::ITEMS_MODEL),
+        ],
     );
     let limits = SandboxLimits {
         memory_bytes: 1024 * 1024 * 1024,
@@ -79,7 +88,11 @@ fn deadline_stops_a_slow_compile() {
         matches!(error, CompileError::DeadlineExceeded { .. }),
         "{error:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
 
     // A small model fits in the deadline on a fresh instance.
     let mut result = compiler.compile_model("items.malloy");

@@ -33,7 +33,11 @@ struct TestServer {
 }
 
 impl TestServer {
-    fn start(config: ServerConfig, limits: SandboxLimits, folders: Vec<tempfile::TempDir>) -> TestServer {
+    fn start(
+        config: ServerConfig,
+        limits: SandboxLimits,
+        folders: Vec<tempfile::TempDir>,
+    ) -> TestServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -66,7 +70,11 @@ impl TestServer {
     }
 
     fn get(&self, path: &str) -> (StatusCode, Value) {
-        let response = self.client.get(format!("{}{path}", self.base)).send().unwrap();
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .unwrap();
         read(response)
     }
 
@@ -89,7 +97,10 @@ fn read(response: reqwest::blocking::Response) -> (StatusCode, Value) {
         .map(|value| value.to_str().unwrap().to_string())
         .unwrap_or_default();
     let text = response.text().unwrap();
-    assert!(content_type.starts_with("application/json"), "{status} {content_type}: {text}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{status} {content_type}: {text}"
+    );
     (status, serde_json::from_str(&text).unwrap())
 }
 
@@ -140,7 +151,11 @@ fn server() -> &'static TestServer {
                 },
             ],
         };
-        TestServer::start(config, SandboxLimits::default(), vec![shop, escape, unlisted])
+        TestServer::start(
+            config,
+            SandboxLimits::default(),
+            vec![shop, escape, unlisted],
+        )
     })
 }
 
@@ -237,7 +252,10 @@ fn packages_list_and_get() {
     let (status, body) = server.get("/projects/shop/packages/unlisted");
     assert_eq!(status, StatusCode::OK);
     let description = body["description"].as_str().unwrap();
-    assert!(description.starts_with("Unable to load package"), "{description}");
+    assert!(
+        description.starts_with("Unable to load package"),
+        "{description}"
+    );
     let (status, body) = server.get("/projects/shop/packages/unlisted/models");
     assert_eq!(status, StatusCode::FAILED_DEPENDENCY);
     error_body(status, &body);
@@ -276,8 +294,14 @@ fn models_list_marks_broken_models() {
     let (status, body) = server.get("/projects/shop/packages/shop/models");
     assert_eq!(status, StatusCode::OK);
     let models = body.as_array().unwrap();
-    let paths: Vec<&str> = models.iter().map(|model| model["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["broken.malloy", "items.malloy", "models/items.malloy"]);
+    let paths: Vec<&str> = models
+        .iter()
+        .map(|model| model["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        ["broken.malloy", "items.malloy", "models/items.malloy"]
+    );
     let broken = &models[0];
     assert_eq!(broken["packageName"], "shop");
     assert_eq!(broken["projectName"], "shop");
@@ -318,7 +342,11 @@ fn compiled_model_has_the_wire_shape() {
 #[test]
 fn model_paths_may_be_encoded_or_raw() {
     let server = server();
-    for path in ["models%2Fitems.malloy", "models/items.malloy", "models%2Fitems%2Emalloy"] {
+    for path in [
+        "models%2Fitems.malloy",
+        "models/items.malloy",
+        "models%2Fitems%2Emalloy",
+    ] {
         let (status, body) = server.get(&format!("/projects/shop/packages/shop/models/{path}"));
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
         assert_eq!(body["modelPath"], "models/items.malloy");
@@ -342,7 +370,10 @@ fn query_by_view_name() {
         json!({"sourceName": "items", "queryName": "by_price"}),
     );
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(result_rows(&body), vec![vec![json!(3), json!(1)], vec![json!(5), json!(2)]]);
+    assert_eq!(
+        result_rows(&body),
+        vec![vec![json!(3), json!(1)], vec![json!(5), json!(2)]]
+    );
     let result: Value = serde_json::from_str(body["result"].as_str().unwrap()).unwrap();
     assert_eq!(result["connection_name"], "duckdb");
     assert!(result["sql"].as_str().unwrap().contains("items.csv"));
@@ -357,7 +388,10 @@ fn query_by_named_query() {
         json!({"queryName": "top_items"}),
     );
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(result_rows(&body), vec![vec![json!("apple")], vec![json!("pear")]]);
+    assert_eq!(
+        result_rows(&body),
+        vec![vec![json!("apple")], vec![json!("pear")]]
+    );
 }
 
 #[test]
@@ -370,7 +404,11 @@ fn query_by_text() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         result_rows(&body),
-        vec![vec![json!("plum")], vec![json!("pear")], vec![json!("apple")]]
+        vec![
+            vec![json!("plum")],
+            vec![json!("pear")],
+            vec![json!("apple")]
+        ]
     );
     assert_eq!(body["queryRowLimit"], 1000);
 
@@ -380,7 +418,10 @@ fn query_by_text() {
     );
     assert_eq!(status, StatusCode::OK, "{body}");
     let rows: Value = serde_json::from_str(body["result"].as_str().unwrap()).unwrap();
-    assert_eq!(rows, json!([{"name": "apple"}, {"name": "pear"}, {"name": "plum"}]));
+    assert_eq!(
+        rows,
+        json!([{"name": "apple"}, {"name": "pear"}, {"name": "plum"}])
+    );
 }
 
 #[test]
@@ -400,7 +441,10 @@ fn query_errors_are_400() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     error_body(status, &body);
 
-    for request in [json!({}), json!({"query": "run: items -> by_price", "sourceName": "items"})] {
+    for request in [
+        json!({}),
+        json!({"query": "run: items -> by_price", "sourceName": "items"}),
+    ] {
         let (status, body) = server.post(path, request);
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(error_body(status, &body).starts_with("Invalid query request."));
@@ -486,7 +530,14 @@ fn query_results_has_the_april_2025_shape() {
         "{}/projects/shop/packages/shop/queryResults/items.malloy",
         server.base
     );
-    let (status, body) = read(server.client.get(url).query(&[("query", query)]).send().unwrap());
+    let (status, body) = read(
+        server
+            .client
+            .get(url)
+            .query(&[("query", query)])
+            .send()
+            .unwrap(),
+    );
     assert_eq!(status, StatusCode::OK, "{body}");
     let query_result: Value = serde_json::from_str(body["queryResult"].as_str().unwrap()).unwrap();
     assert_eq!(query_result["result"], json!([{"item_count": 3}]));
@@ -502,7 +553,10 @@ fn cors_allows_the_console_origin() {
         .send()
         .unwrap();
     let headers = response.headers();
-    assert_eq!(headers["access-control-allow-origin"], "http://localhost:5173");
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
     assert_eq!(headers["access-control-allow-credentials"], "true");
 }
 

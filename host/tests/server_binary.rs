@@ -66,7 +66,10 @@ fn start(cwd: &Path, arguments: &[&str]) -> Server {
         if let Some(status) = server.child.try_wait().unwrap() {
             panic!("the server exited with {status}");
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "the server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the server did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -91,7 +94,10 @@ fn config_file_packages_are_served() {
     )
     .unwrap();
     let cwd = tempfile::tempdir().unwrap();
-    let server = start(cwd.path(), &["--server_root", root.path().to_str().unwrap()]);
+    let server = start(
+        cwd.path(),
+        &["--server_root", root.path().to_str().unwrap()],
+    );
 
     let (status, body) = get(&server, "/environments");
     assert_eq!(status, 200);
@@ -119,14 +125,23 @@ fn missing_files_do_not_fall_back_to_the_working_directory() {
     common::write_package(
         &root.path().join("shop"),
         "shop",
-        &[("secret.malloy", "source: secret is duckdb.table('data/secret.csv')\n")],
+        &[(
+            "secret.malloy",
+            "source: secret is duckdb.table('data/secret.csv')\n",
+        )],
     );
     std::fs::write(
         root.path().join("publisher.config.json"),
         r#"{"projects": [{"name": "p", "packages": [{"name": "shop", "location": "shop"}]}]}"#,
     )
     .unwrap();
-    let server = start(cwd.path(), &["--config", root.path().join("publisher.config.json").to_str().unwrap()]);
+    let server = start(
+        cwd.path(),
+        &[
+            "--config",
+            root.path().join("publisher.config.json").to_str().unwrap(),
+        ],
+    );
 
     let (status, body) = get(&server, "/projects/p/packages/shop/models/secret.malloy");
     assert_eq!(status, 424, "{body}");
@@ -148,7 +163,12 @@ fn samples_folder_is_project_home_without_config() {
     let cwd = tempfile::tempdir().unwrap();
     let server = start(
         cwd.path(),
-        &["--server_root", cwd.path().to_str().unwrap(), "--samples", samples.path().to_str().unwrap()],
+        &[
+            "--server_root",
+            cwd.path().to_str().unwrap(),
+            "--samples",
+            samples.path().to_str().unwrap(),
+        ],
     );
 
     let (status, body) = get(&server, "/projects");
@@ -174,7 +194,10 @@ fn sigterm_stops_the_server() {
         if let Some(status) = server.child.try_wait().unwrap() {
             break status;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "the server ignored SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server ignored SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status}");
@@ -198,12 +221,16 @@ fn missing_component_is_a_clear_start_up_error() {
 #[test]
 fn invalid_config_is_a_clear_start_up_error() {
     let root = tempfile::tempdir().unwrap();
-    std::fs::write(root.path().join("publisher.config.json"), "{\"projects\": 3}").unwrap();
-    let output = command(root.path())
-        .args(["--port", "0"])
-        .output()
-        .unwrap();
+    std::fs::write(
+        root.path().join("publisher.config.json"),
+        "{\"projects\": 3}",
+    )
+    .unwrap();
+    let output = command(root.path()).args(["--port", "0"]).output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("is not a valid Publisher config"), "{stderr}");
+    assert!(
+        stderr.contains("is not a valid Publisher config"),
+        "{stderr}"
+    );
 }

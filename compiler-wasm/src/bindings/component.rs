@@ -24,7 +24,8 @@ impl crate::Host for ImportedHost {
     }
 
     fn table_schema(&self, connection: &str, table: &str) -> Result<Vec<crate::Column>, String> {
-        host::table_schema(connection, table).map(|columns| columns.into_iter().map(column).collect())
+        host::table_schema(connection, table)
+            .map(|columns| columns.into_iter().map(column).collect())
     }
 
     fn sql_schema(&self, connection: &str, sql: &str) -> Result<Vec<crate::Column>, String> {

@@ -21,7 +21,10 @@ use serde_json::{json, Value as Json};
 const DEFAULT_ROW_LIMIT: u64 = 1000;
 
 #[derive(Parser)]
-#[command(name = "malloy-cli", about = "Compile and run Malloy queries on DuckDB")]
+#[command(
+    name = "malloy-cli",
+    about = "Compile and run Malloy queries on DuckDB"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -31,7 +31,11 @@ impl malloy::compiler::host::Host for GuestState {
             .map(|columns| columns.into_iter().map(wit_column).collect())
     }
 
-    fn sql_schema(&mut self, connection: String, sql: String) -> Result<Vec<types::Column>, String> {
+    fn sql_schema(
+        &mut self,
+        connection: String,
+        sql: String,
+    ) -> Result<Vec<types::Column>, String> {
         compiler::Host::sql_schema(self.host.as_ref(), &connection, &sql)
             .map(|columns| columns.into_iter().map(wit_column).collect())
     }

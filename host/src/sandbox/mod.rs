@@ -78,9 +78,16 @@ pub enum CompileError {
 fn problem_summary(problems: &[Problem]) -> String {
     let is_error = |problem: &&Problem| problem.severity == malloy_compiler::Severity::Error;
     let messages: Vec<&str> = if problems.iter().any(|problem| is_error(&problem)) {
-        problems.iter().filter(is_error).map(|problem| problem.message.as_str()).collect()
+        problems
+            .iter()
+            .filter(is_error)
+            .map(|problem| problem.message.as_str())
+            .collect()
     } else {
-        problems.iter().map(|problem| problem.message.as_str()).collect()
+        problems
+            .iter()
+            .map(|problem| problem.message.as_str())
+            .collect()
     };
     messages.join("\n")
 }
@@ -136,7 +143,10 @@ impl Sandbox {
 
         let started = std::time::Instant::now();
         let component = Component::from_file(&engine, wasm_path).map_err(|error| {
-            anyhow::anyhow!("cannot load the compiler component {}: {error:#}", wasm_path.display())
+            anyhow::anyhow!(
+                "cannot load the compiler component {}: {error:#}",
+                wasm_path.display()
+            )
         })?;
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis() as u64,

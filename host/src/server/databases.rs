@@ -76,8 +76,13 @@ fn malloy_type_name(sql_type: &str) -> &'static str {
         | "DECIMAL" | "NUMERIC" => "number",
         "BOOLEAN" | "BOOL" => "boolean",
         "DATE" => "date",
-        "TIMESTAMP" | "TIMESTAMP WITH TIME ZONE" | "TIMESTAMPTZ" | "DATETIME"
-        | "TIMESTAMP_S" | "TIMESTAMP_MS" | "TIMESTAMP_NS" => "timestamp",
+        "TIMESTAMP"
+        | "TIMESTAMP WITH TIME ZONE"
+        | "TIMESTAMPTZ"
+        | "DATETIME"
+        | "TIMESTAMP_S"
+        | "TIMESTAMP_MS"
+        | "TIMESTAMP_NS" => "timestamp",
         "JSON" => "json",
         _ => "sql native",
     }

@@ -84,7 +84,10 @@ pub async fn get_model(
 
 /// Returns the compiled model at `path`: 404 when there is none, 424 when
 /// it does not compile.
-pub fn compiled_model<'a>(package: &'a LoadedPackage, path: &str) -> Result<&'a ModelOutput, AppError> {
+pub fn compiled_model<'a>(
+    package: &'a LoadedPackage,
+    path: &str,
+) -> Result<&'a ModelOutput, AppError> {
     match package.models.get(path) {
         Some(Ok(output)) => Ok(output),
         Some(Err(error)) => Err(AppError::failed_dependency(error.message.clone())),
@@ -123,7 +126,10 @@ fn compiled_model_json(package_name: &str, path: &str, output: &ModelOutput) -> 
                 .iter()
                 .map(|view| with_annotations(json!({"name": view.name}), &view.annotations))
                 .collect();
-            with_annotations(json!({"name": source.name, "views": views}), &source.annotations)
+            with_annotations(
+                json!({"name": source.name, "views": views}),
+                &source.annotations,
+            )
         })
         .collect();
     let queries: Vec<Value> = output

@@ -38,7 +38,11 @@ pub async fn status(State(state): State<AppState>) -> Json<Value> {
     let mut projects = Vec::new();
     for project in &catalog.projects {
         // Status does not wait for packages that are still loading.
-        projects.push(project_json(project, Family::Projects, &loaded_packages(project)));
+        projects.push(project_json(
+            project,
+            Family::Projects,
+            &loaded_packages(project),
+        ));
     }
     let load_errors: Vec<Value> = catalog
         .load_errors()

@@ -51,7 +51,9 @@ pub async fn post_query(
     let Some(model_path) = path.strip_suffix("/query") else {
         return Err(AppError::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            format!("POST is not supported on model {path}; post queries to .../models/{path}/query"),
+            format!(
+                "POST is not supported on model {path}; post queries to .../models/{path}/query"
+            ),
         ));
     };
     let body: QueryBody = if body.iter().all(u8::is_ascii_whitespace) {
@@ -187,8 +189,12 @@ async fn execute(
         .map_err(|error| {
             tracing::info!(model = model_path, %error, "query failed in DuckDB");
             match error {
-                DbError::TooManyRows => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string()),
-                DbError::Timeout(_) => AppError::new(StatusCode::GATEWAY_TIMEOUT, error.to_string()),
+                DbError::TooManyRows => {
+                    AppError::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
+                }
+                DbError::Timeout(_) => {
+                    AppError::new(StatusCode::GATEWAY_TIMEOUT, error.to_string())
+                }
                 DbError::Sql(message) | DbError::Setup(message) => AppError::internal(message),
             }
         })?;

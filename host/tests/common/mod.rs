@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 
 /// The compiler component that `scripts/setup.sh` builds.
 pub fn compiler_wasm() -> PathBuf {
-    let path = std::env::var_os("MALLOY_COMPILER_WASM").map(PathBuf::from).unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../target/wasm32-wasip2/release/malloy_compiler.wasm")
-    });
+    let path = std::env::var_os("MALLOY_COMPILER_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/wasm32-wasip2/release/malloy_compiler.wasm")
+        });
     assert!(
         path.is_file(),
         "the compiler component {} is missing: run `source scripts/env.sh && \
