@@ -4,3 +4,5 @@
 
 #[cfg(all(target_arch = "wasm32", target_os = "wasi"))]
 mod component;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod browser;
