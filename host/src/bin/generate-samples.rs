@@ -1,7 +1,7 @@
 //! Generates the data files of the sample packages in `malloy-samples/`.
 //!
 //! Every row comes from a seeded SplitMix64 generator in this file, so each
-//! run produces the same rows; DuckDB only stores them as Parquet. The names
+//! run produces the same rows, and DuckDB only stores them as Parquet. The names
 //! of carriers, airports, manufacturers and owners are made up from word
 //! lists below and copy no real dataset.
 //!
@@ -18,8 +18,8 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use duckdb::{params, Connection};
 
-/// Stored in every file; bump it whenever the generated rows change, so
-/// existing files are rewritten on the next run.
+/// The data version stored in every file. Bump it whenever the generated
+/// rows change, so existing files are rewritten on the next run.
 const DATA_VERSION: &str = "faa-1";
 const VERSION_KEY: &str = "malloy_samples_data_version";
 
@@ -153,8 +153,8 @@ fn sql_string(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Reads a Parquet file's row count and data version; `None` when the file
-/// is missing or unreadable.
+/// Reads a Parquet file's row count and data version, or returns `None`
+/// when the file is missing or unreadable.
 fn stored_version(conn: &Connection, path: &Path) -> Option<(u64, String)> {
     if !path.is_file() {
         return None;
@@ -222,7 +222,7 @@ mod faa {
 
     const FLIGHT_ROWS: usize = 344_000;
     const AIRPORT_ROWS: usize = 900;
-    /// Airports with scheduled service; the rest are small fields, heliports
+    /// Airports with scheduled service. The rest are small fields, heliports
     /// and seaplane bases that never appear in `flights`.
     const SERVED_AIRPORTS: usize = 120;
     const MAJOR_AIRPORTS: usize = 35;
@@ -394,12 +394,8 @@ mod faa {
 
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("creating {} failed", data_dir.display()))?;
-        let airports = generate_airports(&mut Rng::new(11));
-        let models = generate_models(&mut Rng::new(23));
-        let (aircraft, fleets) = generate_aircraft(&mut Rng::new(37), &airports, &models);
-        let flights = generate_flights(&mut Rng::new(41), &airports, &models, &aircraft, &fleets);
-
-        load_tables(&conn, &airports, &models, &aircraft, &flights)?;
+        let tables = generate_tables();
+        load_tables(&conn, &tables)?;
         for (table, _) in expected_tables() {
             let select = match table {
                 "flights" => "SELECT id, carrier, flight_num, origin, destination, tail_num, \
@@ -418,11 +414,34 @@ mod faa {
         }
         println!(
             "faa: wrote {} flights and 4 dimension tables to {} in {:.1} s",
-            flights.len(),
+            tables.flights.len(),
             data_dir.display(),
             started.elapsed().as_secs_f64()
         );
         Ok(())
+    }
+
+    /// The rows of every table, before DuckDB stores them.
+    struct Tables {
+        airports: Vec<Airport>,
+        models: Vec<Model>,
+        aircraft: Vec<Aircraft>,
+        flights: Vec<Flight>,
+    }
+
+    /// Generates every table. Each table draws from its own seed, so a
+    /// change to one generator leaves the tables before it unchanged.
+    fn generate_tables() -> Tables {
+        let airports = generate_airports(&mut Rng::new(11));
+        let models = generate_models(&mut Rng::new(23));
+        let (aircraft, fleets) = generate_aircraft(&mut Rng::new(37), &airports, &models);
+        let flights = generate_flights(&mut Rng::new(41), &airports, &models, &aircraft, &fleets);
+        Tables {
+            airports,
+            models,
+            aircraft,
+            flights,
+        }
     }
 
     fn city_name(rng: &mut Rng) -> String {
@@ -760,18 +779,18 @@ mod faa {
                 diverted,
             });
         }
-        // Ids follow departure time; the sort is stable, so ties keep generation order.
+        // Ids follow departure time. The sort is stable, so ties keep generation order.
         flights.sort_by_key(|flight| flight.dep_minute);
         flights
     }
 
-    fn load_tables(
-        conn: &Connection,
-        airports: &[Airport],
-        models: &[Model],
-        aircraft: &[Aircraft],
-        flights: &[Flight],
-    ) -> Result<()> {
+    fn load_tables(conn: &Connection, tables: &Tables) -> Result<()> {
+        let Tables {
+            airports,
+            models,
+            aircraft,
+            flights,
+        } = tables;
         conn.execute_batch(
             "CREATE TABLE carriers (code VARCHAR, name VARCHAR, nickname VARCHAR);
              CREATE TABLE airports (id INTEGER, code VARCHAR, name VARCHAR, city VARCHAR, state VARCHAR,
@@ -871,5 +890,119 @@ mod faa {
         }
         appender.flush()?;
         Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn generated_rows_are_pinned() {
+            let tables = generate_tables();
+            let delay_sum: i64 = tables.flights.iter().filter_map(|flight| flight.dep_delay).sum();
+            let distance_sum: i64 = tables.flights.iter().map(|flight| flight.distance).sum();
+            let hint = "the generated rows changed: bump DATA_VERSION so existing files are \
+                        rewritten, then update the pinned sums and re-record the expectations";
+            assert_eq!(tables.flights.len(), FLIGHT_ROWS);
+            assert_eq!(tables.airports.len(), AIRPORT_ROWS);
+            assert_eq!(tables.aircraft.len(), AIRCRAFT_ROWS);
+            assert_eq!(delay_sum, 3_767_116, "{hint}");
+            assert_eq!(distance_sum, 379_037_760, "{hint}");
+        }
+
+        #[test]
+        fn flights_reference_generated_keys() {
+            let tables = generate_tables();
+            let tails: HashSet<&str> = tables.aircraft.iter().map(|plane| plane.tail_num.as_str()).collect();
+            let orphans = tables
+                .flights
+                .iter()
+                .filter_map(|flight| flight.tail_num.as_deref())
+                .filter(|tail| !tails.contains(tail))
+                .count();
+            assert!(orphans > 0, "some tail numbers should match no aircraft");
+            assert!(orphans < FLIGHT_ROWS / 100, "{orphans} orphan tail numbers are too many");
+
+            for flight in &tables.flights {
+                assert_ne!(flight.origin, flight.destination);
+                assert!(flight.origin < SERVED_AIRPORTS);
+                assert!(flight.destination < SERVED_AIRPORTS);
+                if flight.cancelled {
+                    assert_eq!(flight.dep_delay, None);
+                    assert!(!flight.diverted);
+                }
+            }
+        }
+
+        #[test]
+        fn ensure_skips_current_files_and_repairs_broken_ones() {
+            let folder = tempfile::tempdir().unwrap();
+            let data = folder.path().join("data");
+            ensure(&data, false).unwrap();
+            let flights = data.join("flights.parquet");
+            let first_write = std::fs::metadata(&flights).unwrap().modified().unwrap();
+
+            ensure(&data, false).unwrap();
+            let second_write = std::fs::metadata(&flights).unwrap().modified().unwrap();
+            assert_eq!(first_write, second_write, "current files were rewritten");
+
+            let airports = data.join("airports.parquet");
+            let original = std::fs::read(&airports).unwrap();
+            std::fs::write(&airports, b"not parquet").unwrap();
+            ensure(&data, false).unwrap();
+            assert_eq!(std::fs::read(&airports).unwrap(), original, "a broken file was not rewritten");
+            assert!(!data.join("airports.parquet.tmp").exists());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splitmix64_stream_is_pinned() {
+        // Pins the stream, so a change to the constants or the mixing steps fails here.
+        assert_eq!(Rng::new(0).next_u64(), 0xE220_A839_7B1D_CDAF);
+    }
+
+    #[test]
+    fn rng_ranges_hold() {
+        let mut rng = Rng::new(5);
+        for _ in 0..10_000 {
+            let unit = rng.unit();
+            assert!((0.0..1.0).contains(&unit));
+            let value = rng.between(3, 5);
+            assert!((3..=5).contains(&value));
+            assert!(rng.below(7) < 7);
+        }
+    }
+
+    #[test]
+    fn weighted_sample_follows_weights() {
+        let weights = Weighted::new([0.0, 1.0, 3.0]);
+        let mut rng = Rng::new(9);
+        let mut counts = [0usize; 3];
+        for _ in 0..40_000 {
+            counts[weights.sample(&mut rng)] += 1;
+        }
+        assert_eq!(counts[0], 0);
+        let ratio = counts[2] as f64 / counts[1] as f64;
+        assert!((2.8..3.2).contains(&ratio), "ratio {ratio}");
+    }
+
+    #[test]
+    fn civil_from_days_matches_known_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(17_897), (2019, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(20_088), (2024, 12, 31));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn weekday_counts_from_sunday() {
+        assert_eq!(weekday(0), 4, "1970-01-01 was a Thursday");
+        assert_eq!(weekday(17_897), 2, "2019-01-01 was a Tuesday");
     }
 }
