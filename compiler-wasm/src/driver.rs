@@ -70,7 +70,7 @@ impl Environment for FileEnvironment<'_, '_> {
     }
 }
 
-/// The package path of `url` imported from the file at `from`, or `None`
+/// Returns the package path of `url` imported from the file at `from`, or `None`
 /// when it would leave the package.
 fn resolve_import(from: &str, url: &str) -> Option<String> {
     let url = url.strip_prefix("file://").unwrap_or(url);
@@ -123,6 +123,7 @@ fn load_file(shared: &Shared, path: &str) -> Result<Rc<Model>, Vec<Problem>> {
     if let Some(model) = shared.loaded.borrow().get(path) {
         return Ok(model.clone());
     }
+
     let text = shared.host.read_file(path).map_err(|message| {
         vec![file_problem(
             "file-not-found",
@@ -130,11 +131,13 @@ fn load_file(shared: &Shared, path: &str) -> Result<Rc<Model>, Vec<Problem>> {
             path,
         )]
     })?;
+
     let (document, syntax) = parser::parse(&text);
     let syntax = problems_of(syntax, path, &text);
     if has_error(&syntax) {
         return Err(syntax);
     }
+
     shared.loading.borrow_mut().push(path.to_string());
     let environment = FileEnvironment {
         shared,
@@ -143,6 +146,7 @@ fn load_file(shared: &Shared, path: &str) -> Result<Rc<Model>, Vec<Problem>> {
     let mut translator = Translator::new(&environment, Model::default(), false);
     translator.translate_document(&document);
     shared.loading.borrow_mut().pop();
+
     let problems = problems_of(std::mem::take(&mut translator.diagnostics), path, &text);
     if has_error(&problems) {
         return Err(problems);

@@ -127,7 +127,7 @@ fn default_row_limit_applies_only_without_limit() {
 }
 
 #[test]
-fn nest_is_a_limited_ordered_list_joined_on_parent_keys() {
+fn nest_list_ordered_limited_and_joined() {
     let query = "run: users -> {
       group_by: state
       nest: top_status is {
@@ -207,7 +207,7 @@ fn calculate_is_a_window_over_the_stage_order() {
 }
 
 #[test]
-fn not_equal_and_not_treat_null_as_malloy_does() {
+fn not_equal_and_not_keep_nulls() {
     let sql = shop_query("run: users -> { where: state != 'CA' and not is_adult; select: id }").sql;
     assert!(
         sql.contains("COALESCE(base.\"state\" != 'CA', TRUE)"),

@@ -69,7 +69,7 @@ impl JoinTree {
             .map(|j| j.join.kind)
     }
 
-    /// Whether the rows of the table at `path` can appear more than once
+    /// Returns whether the rows of the table at `path` can appear more than once
     /// in the joined rows: some other join fans out, or a join on the way
     /// to `path` maps many parent rows onto one row of it.
     pub fn is_fanned(&self, path: &[String]) -> bool {
@@ -85,7 +85,7 @@ impl JoinTree {
         crosses_other_fanout || shared_on_the_way
     }
 
-    /// The source at `path`, which is the root for an empty path.
+    /// Returns the source at `path`, which is the root for an empty path.
     pub fn source_at<'a>(&'a self, root: &'a SourceDef, path: &[String]) -> Option<&'a SourceDef> {
         if path.is_empty() {
             return Some(root);
@@ -97,7 +97,7 @@ impl JoinTree {
     }
 }
 
-/// The join at `path` below `root`.
+/// Returns the join at `path` below `root`.
 pub fn find_join(root: &SourceDef, path: &[String]) -> Option<Rc<JoinDef>> {
     let mut current = root;
     let mut found = None;
@@ -123,7 +123,7 @@ pub fn needs_distinct(tree: &JoinTree, function: AggregateFunction, path: &[Stri
     ) && tree.is_fanned(path)
 }
 
-/// The join paths whose tables need a generated row key, because a
+/// Returns the join paths whose tables need a generated row key, because a
 /// distinct aggregate runs over a table without a primary key.
 pub fn paths_needing_generated_key(
     root: &SourceDef,

@@ -599,7 +599,7 @@ fn aggregate_function(name: &str) -> AggregateFunction {
     }
 }
 
-/// The join relationship of each step of `path`, starting at `source`.
+/// Returns the join relationship of each step of `path`, starting at `source`.
 fn join_kinds(source: &SourceDef, path: &[String]) -> Vec<(String, JoinKind)> {
     let mut kinds = Vec::new();
     let mut current: &SourceDef = source;

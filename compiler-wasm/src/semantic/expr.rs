@@ -8,7 +8,8 @@ use super::Translator;
 use crate::diagnostics::Span;
 use crate::syntax::ast;
 
-/// What names in an expression refer to.
+/// The names an expression can use: a source's fields and, in some
+/// clauses, the stage's outputs.
 #[derive(Clone, Copy)]
 pub struct Scope<'a> {
     pub source: &'a SourceDef,
@@ -62,7 +63,7 @@ fn binary(op: BinaryOp, left: Expr, right: Expr, ty: DataType) -> Expr {
     )
 }
 
-/// The subtype of `a op b` for `+`, `-`, `*` and `%`.
+/// Returns the subtype of `a op b` for `+`, `-`, `*` and `%`.
 fn arithmetic_type(left: &DataType, right: &DataType) -> DataType {
     use NumberSubtype::*;
     let subtype = |t: &DataType| match t {
@@ -1038,7 +1039,7 @@ pub(super) fn case_expr(branches: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>
     )
 }
 
-/// The granularity of a time literal, if `expr` is one.
+/// Returns the granularity of a time literal, if `expr` is one.
 fn literal_granularity(expr: &Expr) -> Option<Timeframe> {
     match (&expr.kind, &expr.ty) {
         (ExprKind::Literal(_), DataType::Date(Some(unit)))

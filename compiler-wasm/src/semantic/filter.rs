@@ -351,7 +351,7 @@ impl NumberParser<'_> {
         self.parse_clause()
     }
 
-    /// A number list: more numbers follow after commas.
+    /// Parses a list of numbers separated by commas.
     fn number_list(&mut self) -> Result<Vec<Expr>, String> {
         let mut values = vec![self.number()?];
         while self.peek() == Some(",")
@@ -446,7 +446,7 @@ fn number_filter(subject: &Expr, text: &str) -> Result<Expr, String> {
     Ok(expr)
 }
 
-/// A moment of a time filter: its start as a literal of the subject's
+/// Parses a moment of a time filter into its start, a literal of the subject's
 /// type and its length.
 fn moment(subject: &Expr, text: &str) -> Result<(Expr, Timeframe), String> {
     // The reference reads `YYYY-Qn` as starting in month 3(n-1), so
@@ -473,7 +473,7 @@ fn moment(subject: &Expr, text: &str) -> Result<(Expr, Timeframe), String> {
     Ok((as_subject_type(subject, literal), unit))
 }
 
-/// A time literal as a value of the subject's type.
+/// Returns a time literal as a value of the subject's type.
 fn as_subject_type(subject: &Expr, literal: Expr) -> Expr {
     let value = match &literal.kind {
         ExprKind::Literal(Literal::Date(day)) => format!("{day} 00:00:00"),

@@ -3,7 +3,7 @@
 
 use super::types::{DataType, NumberSubtype};
 
-/// How a function's return type is derived.
+/// The rule that derives a function's return type.
 #[derive(Debug, Clone, Copy)]
 pub enum Returns {
     String,

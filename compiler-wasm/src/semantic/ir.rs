@@ -7,7 +7,7 @@
 
 use super::types::{DataType, Timeframe};
 
-/// How an expression is evaluated relative to the rows of a query.
+/// The evaluation space of an expression, relative to the rows of a query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Eval {
     /// Once per source row.
@@ -357,7 +357,7 @@ impl Expr {
         }
     }
 
-    /// Every join path that the expression reads columns from or
+    /// Returns every join path that the expression reads columns from or
     /// aggregates at; the root's empty path is left out.
     pub fn join_paths(&self, out: &mut Vec<Vec<String>>) {
         self.visit(&mut |expr| {

@@ -77,7 +77,7 @@ impl Model {
     }
 }
 
-/// What translation needs from outside: table schemas and imported models.
+/// The inputs of translation from outside: table schemas and imported models.
 pub trait Environment {
     fn table_schema(&self, connection: &str, table: &str) -> Result<Vec<Column>, String>;
     fn sql_schema(&self, connection: &str, sql: &str) -> Result<Vec<Column>, String>;
@@ -244,7 +244,7 @@ impl<'e> Translator<'e> {
         }
     }
 
-    /// The name of the source or query a query starts from, if it names one.
+    /// Returns the name of the source or query a query starts from, if it names one.
     fn query_source_name(&self, query: &ast::QueryExpr) -> Option<String> {
         match &query.kind {
             ast::QueryExprKind::Pipeline { source, .. } => source_expr_name(source),
@@ -297,7 +297,7 @@ pub fn annotation_texts(annotations: &[ast::Annotation]) -> Vec<String> {
         .collect()
 }
 
-/// A block annotation (`#| ... |#`) as the reference reports it: the
+/// Rewrites a block annotation (`#| ... |#`) as the reference reports it: the
 /// continuation lines without their indentation and without the closing
 /// marker. Other annotations are kept as written.
 fn normalize_annotation(text: &str) -> String {

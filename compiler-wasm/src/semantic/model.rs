@@ -6,7 +6,7 @@ use super::ir::{Eval, Expr, ExprKind};
 use super::types::DataType;
 use crate::syntax::ast;
 
-/// Where a source's rows come from.
+/// The origin of a source's rows.
 #[derive(Debug, Clone)]
 pub enum Relation {
     /// A table or file, as named in `connection.table('...')`.
@@ -42,7 +42,7 @@ impl SourceDef {
         self.fields.iter().position(|f| f.name == name)
     }
 
-    /// The SQL column or expression that identifies a row, for joins and
+    /// Returns the SQL column or expression that identifies a row, for joins and
     /// distinct counts.
     pub fn key_expr(&self) -> Option<&Expr> {
         let key = self.primary_key.as_deref()?;
@@ -67,7 +67,7 @@ pub struct Field {
 }
 
 impl Field {
-    /// A field, with its element join when it is an array dimension.
+    /// Creates a field, with its element join when it is an array dimension.
     pub fn new(name: &str, kind: FieldKind, annotations: Vec<String>, connection: &str) -> Field {
         let unnest = match &kind {
             FieldKind::Dimension(expr) => array_join(expr, connection),
@@ -83,7 +83,7 @@ impl Field {
     }
 }
 
-/// The join over the elements of an array value: records expose their
+/// Builds the join over the elements of an array value: records expose their
 /// fields, other elements expose `each` (also called `value`).
 pub fn array_join(array: &Expr, connection: &str) -> Option<Rc<JoinDef>> {
     let DataType::Array(element) = &array.ty else {

@@ -17,7 +17,7 @@ use crate::syntax::ast;
 /// The sample size of `sample: true`.
 const DEFAULT_SAMPLE_ROWS: u64 = 100_000;
 
-/// Whether `index: *` lists fields of this type.
+/// Returns whether `index: *` lists fields of this type.
 fn is_indexable(ty: &DataType) -> bool {
     matches!(
         ty,
@@ -677,6 +677,63 @@ impl Translator<'_> {
         });
     }
 
+    /// Checks that a value suits its clause (`group_by:` and `select:` take
+    /// scalars, `aggregate:` takes aggregates) and wraps it as an output.
+    fn clause_value(
+        &mut self,
+        clause: FieldClause,
+        expr: Expr,
+        error_span: Span,
+    ) -> Option<OutputValue> {
+        let value = match (clause, expr.eval) {
+            (FieldClause::GroupBy, Eval::Scalar) | (FieldClause::Select, Eval::Scalar) => {
+                OutputValue::Dimension(expr)
+            }
+            (FieldClause::Aggregate, Eval::Aggregate) => OutputValue::Aggregate(expr),
+            (FieldClause::GroupBy, Eval::Aggregate) => {
+                self.error(
+                    "group-by-aggregate",
+                    "Cannot use an aggregate field in a group_by operation, did you mean to use an aggregate operation instead?",
+                    error_span,
+                );
+                return None;
+            }
+            (FieldClause::Select, Eval::Aggregate) => {
+                self.error(
+                    "select-of-aggregate",
+                    "Cannot use an aggregate field in a select operation, did you mean to use an aggregate operation instead?",
+                    error_span,
+                );
+                return None;
+            }
+            (FieldClause::Aggregate, Eval::Scalar) => {
+                self.error(
+                    "aggregate-of-scalar",
+                    "Cannot use a scalar field in an aggregate operation, did you mean to use a group_by or select operation instead?",
+                    error_span,
+                );
+                return None;
+            }
+            (FieldClause::Aggregate, Eval::Analytic) => {
+                self.error(
+                    "aggregate-of-analytic",
+                    "Cannot use an analytic field in an aggregate operation, did you mean to use a calculate operation instead?",
+                    error_span,
+                );
+                return None;
+            }
+            (_, Eval::Analytic) => {
+                self.error(
+                    "group-by-analytic",
+                    "Cannot use an analytic field here, did you mean to use a calculate operation instead?",
+                    error_span,
+                );
+                return None;
+            }
+        };
+        Some(value)
+    }
+
     /// Translates one `calculate:` field against the stage's outputs.
     fn translate_calculation(
         &mut self,
@@ -789,54 +846,13 @@ impl Translator<'_> {
         if expr.is_error() {
             return;
         }
+
         let is_definition = matches!(field.kind, ast::QueryFieldKind::Definition { .. });
         let error_span = if is_definition { field_span } else { name_span };
-        let value = match (clause, expr.eval) {
-            (FieldClause::GroupBy, Eval::Scalar) | (FieldClause::Select, Eval::Scalar) => {
-                OutputValue::Dimension(expr)
-            }
-            (FieldClause::Aggregate, Eval::Aggregate) => OutputValue::Aggregate(expr),
-            (FieldClause::GroupBy, Eval::Aggregate) => {
-                self.error(
-                    "group-by-aggregate",
-                    "Cannot use an aggregate field in a group_by operation, did you mean to use an aggregate operation instead?",
-                    error_span,
-                );
-                return;
-            }
-            (FieldClause::Select, Eval::Aggregate) => {
-                self.error(
-                    "select-of-aggregate",
-                    "Cannot use an aggregate field in a select operation, did you mean to use an aggregate operation instead?",
-                    error_span,
-                );
-                return;
-            }
-            (FieldClause::Aggregate, Eval::Scalar) => {
-                self.error(
-                    "aggregate-of-scalar",
-                    "Cannot use a scalar field in an aggregate operation, did you mean to use a group_by or select operation instead?",
-                    error_span,
-                );
-                return;
-            }
-            (FieldClause::Aggregate, Eval::Analytic) => {
-                self.error(
-                    "aggregate-of-analytic",
-                    "Cannot use an analytic field in an aggregate operation, did you mean to use a calculate operation instead?",
-                    error_span,
-                );
-                return;
-            }
-            (_, Eval::Analytic) => {
-                self.error(
-                    "group-by-analytic",
-                    "Cannot use an analytic field here, did you mean to use a calculate operation instead?",
-                    error_span,
-                );
-                return;
-            }
+        let Some(value) = self.clause_value(clause, expr, error_span) else {
+            return;
         };
+
         let mut name = name;
         if stage.output_index(&name).is_some() {
             // A second `join.field` with the same last name is named by its
@@ -933,7 +949,7 @@ impl Translator<'_> {
     }
 }
 
-/// The name of a nest: written, or the name of the view it runs.
+/// Returns the name of a nest: written, or the name of the view it runs.
 fn nest_name(item: &ast::NestItem) -> Option<String> {
     if let Some(name) = &item.name {
         return Some(name.name.clone());
@@ -948,7 +964,7 @@ fn nest_name(item: &ast::NestItem) -> Option<String> {
     }
 }
 
-/// The annotations of the field a path names.
+/// Returns the annotations of the field a path names.
 fn field_annotations(source: &SourceDef, path: &ast::Path) -> Vec<String> {
     let mut current = source;
     for (index, step) in path.steps.iter().enumerate() {
@@ -966,9 +982,10 @@ fn field_annotations(source: &SourceDef, path: &ast::Path) -> Vec<String> {
     Vec::new()
 }
 
-/// The order of a reduce stage without `order_by:`: the first time
-/// dimension, newest first; else the first aggregate, largest first; else
-/// the first dimension, ascending.
+/// Returns the order of a reduce stage without `order_by:`. A time
+/// dimension comes first, newest first. Without one, the first aggregate
+/// orders the rows, largest first, and without that the first dimension,
+/// ascending.
 fn default_ordering(stage: &Stage) -> Vec<(usize, bool)> {
     let first_time = stage.fields.iter().position(|f| match &f.value {
         OutputValue::Dimension(expr) => expr.ty.is_temporal(),

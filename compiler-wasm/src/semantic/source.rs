@@ -433,7 +433,7 @@ fn add_field(source: &mut SourceDef, name: &str, kind: FieldKind, annotations: V
     }
 }
 
-/// The source whose rows are the output of `query`: one column per output
+/// Returns the source whose rows are the output of `query`: one column per output
 /// field of its last stage.
 pub fn query_output_source(query: Rc<Query>) -> SourceDef {
     let last = query.last_stage();

@@ -52,7 +52,7 @@ impl Timeframe {
         }
     }
 
-    /// Whether truncating a date to this unit still gives a date.
+    /// Returns whether truncating a date to this unit still gives a date.
     pub fn is_date_unit(self) -> bool {
         matches!(
             self,
@@ -102,7 +102,7 @@ impl DataType {
         matches!(self, DataType::Date(_) | DataType::Timestamp(_))
     }
 
-    /// The type without a truncation timeframe.
+    /// Returns the type without a truncation timeframe.
     pub fn without_timeframe(&self) -> DataType {
         match self {
             DataType::Date(_) => DataType::Date(None),
@@ -111,7 +111,7 @@ impl DataType {
         }
     }
 
-    /// The name Malloy uses for this type in messages.
+    /// Returns the name Malloy uses for this type in messages.
     pub fn name(&self) -> String {
         match self {
             DataType::String => "string".into(),
@@ -130,7 +130,7 @@ impl DataType {
         }
     }
 
-    /// Whether two types can be compared or combined without a cast.
+    /// Returns whether two types can be compared or combined without a cast.
     pub fn compatible(&self, other: &DataType) -> bool {
         match (self, other) {
             (DataType::Error, _) | (_, DataType::Error) => true,

@@ -1,4 +1,4 @@
-//! The SQL spelling of one database. Generation code asks the dialect for
+//! The SQL spelling of one database. Generation code calls the dialect for
 //! every database-specific piece of text instead of testing which database
 //! it writes for.
 
@@ -7,7 +7,7 @@ use crate::semantic::types::Timeframe;
 pub trait Dialect {
     fn quote_identifier(&self, name: &str) -> String;
     fn string_literal(&self, value: &str) -> String;
-    /// A table reference for `connection.table('name')`.
+    /// Returns a table reference for `connection.table('name')`.
     fn table_relation(&self, table: &str) -> String;
     fn cast(&self, expr: &str, sql_type: &str, safe: bool) -> String;
     fn truncate(&self, expr: &str, unit: Timeframe, is_date: bool) -> String;
@@ -25,13 +25,13 @@ pub trait Dialect {
     fn difference(&self, unit: Timeframe, from: &str, to: &str) -> String;
     fn regex_match(&self, value: &str, pattern: &str) -> String;
     fn regex_replace_all(&self, value: &str, pattern: &str, replacement: &str) -> String;
-    /// An aggregate of `value` that counts each `key` once, for `function`
+    /// Returns an aggregate of `value` that counts each `key` once, for `function`
     /// `SUM` or `AVG`.
     fn distinct_keyed_aggregate(&self, function: &str, key: &str, value: &str) -> String;
-    /// A relation with a generated unique column `key_name` added.
+    /// Returns a relation with a generated unique column `key_name` added.
     fn with_generated_key(&self, relation: &str, key_name: &str) -> String;
     fn null_safe_equal(&self, left: &str, right: &str) -> String;
-    /// The list of records `fields` over the group's rows, ordered and
+    /// Returns the list of records `fields` over the group's rows, ordered and
     /// limited; an empty list when there are no rows.
     fn aggregate_records(
         &self,

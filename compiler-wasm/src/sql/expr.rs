@@ -12,13 +12,13 @@ pub const GENERATED_KEY: &str = "__distinct_key";
 /// The position column of an unnested array's elements.
 pub const ROW_NUMBER_COLUMN: &str = "__row_id";
 
-/// The table alias of an unnested array; its element column is named by
+/// Returns the table alias of an unnested array; its element column is named by
 /// [`alias`].
 pub fn unnest_alias(dialect: &dyn Dialect, path: &[String]) -> String {
     dialect.quote_identifier(&format!("{}__u", path.join("__")))
 }
 
-/// The table alias of a join path; the root source is `base`.
+/// Returns the table alias of a join path; the root source is `base`.
 pub fn alias(dialect: &dyn Dialect, path: &[String]) -> String {
     if path.is_empty() {
         "base".to_string()
@@ -228,7 +228,7 @@ impl ExprContext<'_> {
         format!("({l} {symbol} {r})")
     }
 
-    /// The key that identifies a row of the table at `path`.
+    /// Returns the key that identifies a row of the table at `path`.
     fn row_key(&self, path: &[String]) -> String {
         let source = self.tree.source_at(self.root, path);
         if let Some(Relation::Unnest(_)) = source.map(|s| &s.relation) {
@@ -264,7 +264,7 @@ impl ExprContext<'_> {
         let distinct = needs_distinct(self.tree, aggregate.function, &aggregate.path);
         let filter = aggregate.filter.as_ref().map(|f| self.render(f));
         let value = aggregate.argument.as_ref().map(|a| self.render(a));
-        // A filtered aggregate sees NULL for the rows the filter rejects.
+        // A filtered aggregate gets NULL for the rows that the filter rejects.
         let filtered = |value: String| match &filter {
             Some(condition) => format!("CASE WHEN {condition} THEN {value} END"),
             None => value,

@@ -67,7 +67,7 @@ fn annotations_json(annotations: &[String]) -> Option<Value> {
     ))
 }
 
-/// The type of an output field, with nests as arrays of records whose
+/// Returns the type of an output field, with nests as arrays of records whose
 /// fields carry their own annotations.
 fn output_type_json(field: &OutputField) -> Value {
     match &field.value {
@@ -119,7 +119,7 @@ pub fn result_schema(stage: &Stage) -> Value {
     json!({ "fields": fields })
 }
 
-/// The `#(malloy)` tagline of a result: its limit and ordering.
+/// Returns the `#(malloy)` tagline of a result: its limit and ordering.
 pub fn result_metadata_tag(stage: &Stage, limit: Option<u64>) -> Option<String> {
     let mut parts: Vec<String> = Vec::new();
     if let Some(limit) = limit {

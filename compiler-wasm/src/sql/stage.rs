@@ -18,7 +18,7 @@ pub struct Generator<'d> {
     pub dialect: &'d dyn Dialect,
 }
 
-/// What a nesting level inherits from the levels around it.
+/// The keys and filters a nesting level inherits from the levels around it.
 #[derive(Clone, Default)]
 struct Level {
     /// Grouping names and expressions of the enclosing levels.
@@ -31,7 +31,7 @@ fn key_column(index: usize) -> String {
     format!("__k{index}")
 }
 
-/// A copy of `expr` with `all()` and `exclude()` replaced by NULL, for
+/// Returns a copy of `expr` with `all()` and `exclude()` replaced by NULL, for
 /// deciding which joins the level itself needs.
 fn without_ungrouped(expr: &Expr) -> Expr {
     let mut copy = expr.clone();
@@ -52,7 +52,7 @@ impl Generator<'_> {
         self.stage_sql(query.last_stage(), default_limit)
     }
 
-    /// The SQL of a top-level stage: its level query, ordered and limited.
+    /// Returns the SQL of a top-level stage: its level query, ordered and limited.
     pub fn stage_sql(&self, stage: &Stage, default_limit: Option<u64>) -> String {
         let d = self.dialect;
         let level = if stage.kind == StageKind::Index {
@@ -156,7 +156,7 @@ impl Generator<'_> {
         sql
     }
 
-    /// The rows of one level: the enclosing keys as `__k0..`, then the
+    /// Builds the SQL of one level's rows: the enclosing keys as `__k0..`, then the
     /// stage's dimensions, aggregates and nests, filtered by `having:` but
     /// neither ordered nor limited.
     fn level_sql(&self, stage: &Stage, level: &Level) -> String {
@@ -388,10 +388,10 @@ impl Generator<'_> {
         )
     }
 
-    /// The rows of an `index:` stage: one per field and distinct value (a
-    /// `min to max` range for numbers), weighted by the row count or the
-    /// `by` measure, plus one row with no field that weighs every row, as
-    /// the reference produces.
+    /// Builds the SQL of an `index:` stage's rows. Each field gets one row
+    /// per distinct value, or one `min to max` row for a number, weighted by
+    /// the row count or the `by` measure. One more row, with no field,
+    /// weighs every row, as in the reference's output.
     fn index_sql(&self, stage: &Stage) -> String {
         let d = self.dialect;
         let source = &*stage.source;
@@ -415,6 +415,7 @@ impl Generator<'_> {
             window_partition: Vec::new(),
             window_order: Vec::new(),
         };
+
         let case_of = |arms: Vec<(usize, String)>, otherwise: &str| {
             if arms.is_empty() {
                 return d.cast(otherwise, "VARCHAR", false);
@@ -426,6 +427,7 @@ impl Generator<'_> {
             text.push_str(&format!(" ELSE {otherwise} END"));
             text
         };
+
         let names: Vec<(usize, String)> = index
             .fields
             .iter()
@@ -462,10 +464,12 @@ impl Generator<'_> {
                 )
             })
             .collect();
+
         let weight = match &index.weight {
             Some(weight) => context.render(weight),
             None => "COUNT(1)".to_string(),
         };
+
         let mut sql = format!(
             "SELECT {} AS \"fieldName\",\n  {} AS \"fieldPath\",\n  {} AS \"fieldType\",\n  {} AS \"fieldValue\",\n  {weight} AS \"weight\",\n  {} AS \"fieldRange\",\n  \"__group_set\"\n{}",
             case_of(names.clone(), "NULL"),
@@ -475,6 +479,7 @@ impl Generator<'_> {
             case_of(ranges, "NULL"),
             self.relation_with_joins(source, stage.sample.as_deref(), &tree, &keyed, &context),
         );
+
         sql.push_str(&format!(
             "\nCROSS JOIN (SELECT UNNEST(GENERATE_SERIES(0, {}, 1)) AS \"__group_set\") AS group_sets",
             index.fields.len()
@@ -489,7 +494,7 @@ impl Generator<'_> {
         )
     }
 
-    /// One row per group of the enclosing levels, with the nest's rows as
+    /// Builds one row per group of the enclosing levels, with the nest's rows as
     /// an ordered, limited list of records.
     fn nest_list_sql(&self, name: &str, nested: &Stage, level: &Level) -> String {
         let d = self.dialect;
@@ -527,7 +532,7 @@ impl Generator<'_> {
         sql
     }
 
-    /// The value of `measure` grouped only by `kept`, for `all()` and
+    /// Returns the value of `measure` grouped only by `kept`, for `all()` and
     /// `exclude()`.
     fn ungrouped_sql(
         &self,
@@ -545,6 +550,7 @@ impl Generator<'_> {
         analysed.push(measure);
         let tree = JoinTree::build(source, &analysed);
         let keyed = paths_needing_generated_key(source, &tree, &analysed);
+
         let context = ExprContext {
             dialect: d,
             root: source,
@@ -553,6 +559,7 @@ impl Generator<'_> {
             window_partition: Vec::new(),
             window_order: Vec::new(),
         };
+
         let mut select: Vec<String> = kept
             .iter()
             .enumerate()
@@ -574,6 +581,7 @@ impl Generator<'_> {
             let conditions: Vec<String> = filters.iter().map(|f| context.render(f)).collect();
             sql.push_str(&format!("\nWHERE {}", conditions.join(" AND ")));
         }
+
         let group_count = kept.len() + extra.len();
         if group_count > 0 {
             let positions: Vec<String> = (1..=group_count).map(|i| i.to_string()).collect();
@@ -582,6 +590,7 @@ impl Generator<'_> {
         if extra.is_empty() {
             return sql;
         }
+
         let outer: Vec<String> = (0..kept.len()).map(|i| format!("\"__u{i}\"")).collect();
         let mut wrapped = format!(
             "SELECT {}MAX(\"__value\") AS \"__value\"\nFROM (\n{sql}\n) AS grouped",
