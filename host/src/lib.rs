@@ -10,3 +10,4 @@ pub mod package_host;
 pub mod result;
 pub mod sandbox;
 pub mod server;
+pub mod telemetry;

@@ -11,17 +11,11 @@ use malloy_publisher::catalog::Catalog;
 use malloy_publisher::config::{self, Options};
 use malloy_publisher::sandbox::{Sandbox, SandboxLimits};
 use malloy_publisher::server::{self, AppState};
-use tracing_subscriber::EnvFilter;
+use malloy_publisher::telemetry;
 
 fn main() -> ExitCode {
     let options = Options::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("malloy_publisher=info,tower_http=info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let telemetry = telemetry::init();
 
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -30,7 +24,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(options)) {
+    let outcome = runtime.block_on(run(options));
+    drop(runtime);
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!("{error:#}");

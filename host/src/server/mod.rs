@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method};
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Extension, Router};
 use tower_http::cors::{AllowHeaders, CorsLayer};
@@ -70,19 +71,32 @@ pub fn app(state: AppState) -> Router {
         ])
         .allow_headers(AllowHeaders::mirror_request())
         .max_age(Duration::from_secs(600));
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request| {
-        let route = request
-            .extensions()
-            .get::<MatchedPath>()
-            .map(MatchedPath::as_str)
-            .unwrap_or("");
-        tracing::info_span!(
-            "request",
-            method = %request.method(),
-            path = %request.uri().path(),
-            route,
-        )
-    });
+    // Span fields use OpenTelemetry's HTTP semantic-convention names, so
+    // exported spans read like those of other HTTP servers.
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str)
+                .unwrap_or("unmatched");
+            tracing::info_span!(
+                "request",
+                otel.name = format!("{} {route}", request.method()),
+                otel.kind = "server",
+                http.request.method = %request.method(),
+                url.path = %request.uri().path(),
+                http.route = route,
+                http.response.status_code = tracing::field::Empty,
+            )
+        })
+        .on_response(
+            |response: &Response, latency: Duration, span: &tracing::Span| {
+                let status = response.status().as_u16();
+                span.record("http.response.status_code", status);
+                tracing::debug!(status, latency_ms = latency.as_millis() as u64, "response");
+            },
+        );
 
     Router::new()
         .route("/api/v0/status", get(projects::status))
