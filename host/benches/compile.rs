@@ -68,7 +68,10 @@ fn millis(duration: Duration) -> f64 {
 }
 
 /// Times `iterations` calls of `work` after one untimed warm-up call.
-fn measure<T, E: std::fmt::Display>(iterations: usize, mut work: impl FnMut() -> Result<T, E>) -> Result<Timings, String> {
+fn measure<T, E: std::fmt::Display>(
+    iterations: usize,
+    mut work: impl FnMut() -> Result<T, E>,
+) -> Result<Timings, String> {
     work().map_err(|error| error.to_string())?;
     let mut samples = Vec::with_capacity(iterations);
     for _ in 0..iterations {
@@ -80,7 +83,11 @@ fn measure<T, E: std::fmt::Display>(iterations: usize, mut work: impl FnMut() ->
 }
 
 fn problem_text(problems: Vec<Problem>) -> String {
-    problems.into_iter().map(|problem| problem.message).collect::<Vec<_>>().join("; ")
+    problems
+        .into_iter()
+        .map(|problem| problem.message)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Builds a request for every view of every source, and for every named
@@ -88,7 +95,10 @@ fn problem_text(problems: Vec<Problem>) -> String {
 fn view_requests(model_path: &str, model: &ModelOutput) -> Vec<QueryRequest> {
     let request = |source_name: Option<String>, query_name: String| QueryRequest {
         model_path: model_path.to_string(),
-        query: QuerySpec::Named { source_name, query_name },
+        query: QuerySpec::Named {
+            source_name,
+            query_name,
+        },
         restricted: false,
         default_row_limit: Some(1000),
     };
@@ -98,7 +108,10 @@ fn view_requests(model_path: &str, model: &ModelOutput) -> Vec<QueryRequest> {
             .iter()
             .map(|view| request(Some(source.name.clone()), view.name.clone()))
     });
-    let queries = model.queries.iter().map(|query| request(None, query.name.clone()));
+    let queries = model
+        .queries
+        .iter()
+        .map(|query| request(None, query.name.clone()));
     views.chain(queries).collect()
 }
 
@@ -135,7 +148,10 @@ fn run() -> Result<()> {
     let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../malloy-samples");
     let wasm = std::env::var_os("MALLOY_COMPILER_WASM")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release/malloy_compiler.wasm"));
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/wasm32-wasip2/release/malloy_compiler.wasm")
+        });
 
     let sandbox = if wasm.is_file() {
         let started = Instant::now();
@@ -195,7 +211,9 @@ fn run() -> Result<()> {
             let native_views = measure(iterations, || {
                 requests
                     .iter()
-                    .try_for_each(|request| malloy_compiler::compile_query(host.as_ref(), request).map(drop))
+                    .try_for_each(|request| {
+                        malloy_compiler::compile_query(host.as_ref(), request).map(drop)
+                    })
                     .map_err(problem_text)
             });
             let component_model = component
@@ -231,14 +249,24 @@ fn run() -> Result<()> {
     }
 
     println!();
-    println!("Compile time in milliseconds, p50 / p95 of {iterations} runs after one warm-up call.");
+    println!(
+        "Compile time in milliseconds, p50 / p95 of {iterations} runs after one warm-up call."
+    );
     println!("A view's time is one query compile: the time for all views divided by their number.");
     println!();
     println!(
         "| {:<22} | {:>5} | {:>17} | {:>17} | {:>17} | {:>17} |",
-        "model", "views", "native model", "component model", "native per view", "component per view"
+        "model",
+        "views",
+        "native model",
+        "component model",
+        "native per view",
+        "component per view"
     );
-    println!("|{:-<24}|{:->7}|{:->19}|{:->19}|{:->19}|{:->20}|", "", "", "", "", "", "");
+    println!(
+        "|{:-<24}|{:->7}|{:->19}|{:->19}|{:->19}|{:->20}|",
+        "", "", "", "", "", ""
+    );
     for row in &rows {
         println!(
             "| {:<22} | {:>5} | {:>17} | {:>17} | {:>17} | {:>18} |",

@@ -99,7 +99,10 @@ impl Server {
     }
 
     fn package_url(&self, package: &str) -> String {
-        format!("{}/api/v0/projects/{PROJECT}/packages/{package}", self.base_url)
+        format!(
+            "{}/api/v0/projects/{PROJECT}/packages/{package}",
+            self.base_url
+        )
     }
 }
 
@@ -122,7 +125,10 @@ struct Case {
 impl Case {
     fn label(&self) -> String {
         match &self.source {
-            Some(source) => format!("{}/{}: {source} -> {}", self.package, self.model, self.query),
+            Some(source) => format!(
+                "{}/{}: {source} -> {}",
+                self.package, self.model, self.query
+            ),
             None => format!("{}/{}: {}", self.package, self.model, self.query),
         }
     }
@@ -140,21 +146,33 @@ fn recorded_cases() -> Vec<Case> {
         .collect();
     packages.sort();
     for package_dir in packages {
-        let package = package_dir.file_name().unwrap().to_string_lossy().into_owned();
+        let package = package_dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let Ok(entries) = std::fs::read_dir(package_dir.join("expected")) else {
             continue;
         };
         let mut paths: Vec<PathBuf> = entries.map(|entry| entry.unwrap().path()).collect();
         paths.sort();
         for path in paths {
-            let Some(stem) = path.file_name().unwrap().to_str().and_then(|name| name.strip_suffix(".json")) else {
+            let Some(stem) = path
+                .file_name()
+                .unwrap()
+                .to_str()
+                .and_then(|name| name.strip_suffix(".json"))
+            else {
                 continue;
             };
             let parts: Vec<&str> = stem.split('.').collect();
             let (model, source, query) = match parts.as_slice() {
                 [model, source, view] => (model, Some(source.to_string()), view),
                 [model, query] => (model, None, query),
-                _ => panic!("{}: expected <model>.<source>.<view>.json or <model>.<query>.json", path.display()),
+                _ => panic!(
+                    "{}: expected <model>.<source>.<view>.json or <model>.<query>.json",
+                    path.display()
+                ),
             };
             cases.push(Case {
                 package: package.clone(),
@@ -177,7 +195,10 @@ fn plain_rows(result: &Value) -> Result<Vec<Value>, String> {
     let records = result["data"]["array_value"]
         .as_array()
         .ok_or("the result has no data.array_value")?;
-    records.iter().map(|record| plain_record(fields, record)).collect()
+    records
+        .iter()
+        .map(|record| plain_record(fields, record))
+        .collect()
 }
 
 fn plain_record(fields: &[Value], cell: &Value) -> Result<Value, String> {
@@ -185,7 +206,11 @@ fn plain_record(fields: &[Value], cell: &Value) -> Result<Value, String> {
         .as_array()
         .ok_or_else(|| format!("expected a record_cell, found {cell}"))?;
     if values.len() != fields.len() {
-        return Err(format!("a record has {} cells for {} fields", values.len(), fields.len()));
+        return Err(format!(
+            "a record has {} cells for {} fields",
+            values.len(),
+            fields.len()
+        ));
     }
     let mut row = Map::new();
     for (field, value) in fields.iter().zip(values) {
@@ -205,27 +230,39 @@ fn plain_cell(field_type: &Value, cell: &Value) -> Result<Value, String> {
         "number_cell" => cell["number_value"].clone(),
         "boolean_cell" => cell["boolean_value"].clone(),
         "date_cell" => {
-            let instant = cell["date_value"].as_str().ok_or("a date_cell has no date_value")?;
+            let instant = cell["date_value"]
+                .as_str()
+                .ok_or("a date_cell has no date_value")?;
             Value::String(instant.get(..10).unwrap_or(instant).to_string())
         }
         "timestamp_cell" => cell["timestamp_value"].clone(),
         "json_cell" => {
-            let text = cell["json_value"].as_str().ok_or("a json_cell has no json_value")?;
-            serde_json::from_str(text).map_err(|error| format!("invalid json_value {text:?}: {error}"))?
+            let text = cell["json_value"]
+                .as_str()
+                .ok_or("a json_cell has no json_value")?;
+            serde_json::from_str(text)
+                .map_err(|error| format!("invalid json_value {text:?}: {error}"))?
         }
         "array_cell" => {
             let element_type = &field_type["element_type"];
-            let items = cell["array_value"].as_array().ok_or("an array_cell has no array_value")?;
+            let items = cell["array_value"]
+                .as_array()
+                .ok_or("an array_cell has no array_value")?;
             let converted: Result<Vec<Value>, String> = items
                 .iter()
                 .map(|item| match element_type["kind"].as_str() {
-                    Some("record_type") => plain_record(element_type["fields"].as_array().unwrap_or(&Vec::new()), item),
+                    Some("record_type") => plain_record(
+                        element_type["fields"].as_array().unwrap_or(&Vec::new()),
+                        item,
+                    ),
                     _ => plain_cell(element_type, item),
                 })
                 .collect();
             Value::Array(converted?)
         }
-        "record_cell" => plain_record(field_type["fields"].as_array().unwrap_or(&Vec::new()), cell)?,
+        "record_cell" => {
+            plain_record(field_type["fields"].as_array().unwrap_or(&Vec::new()), cell)?
+        }
         other => return Err(format!("unknown cell kind {other:?}")),
     })
 }
@@ -255,24 +292,37 @@ fn first_difference(expected: &Value, actual: &Value, path: &str) -> Option<Stri
         }
         (Value::Array(want), Value::Array(got)) => {
             if want.len() != got.len() {
-                return Some(format!("{path}: expected {} rows, got {}", want.len(), got.len()));
+                return Some(format!(
+                    "{path}: expected {} rows, got {}",
+                    want.len(),
+                    got.len()
+                ));
             }
             want.iter()
                 .zip(got)
                 .enumerate()
-                .find_map(|(index, (want, got))| first_difference(want, got, &format!("{path}[{index}]")))
+                .find_map(|(index, (want, got))| {
+                    first_difference(want, got, &format!("{path}[{index}]"))
+                })
         }
         (Value::Object(want), Value::Object(got)) => {
             let want_keys: Vec<&String> = want.keys().collect();
             let got_keys: Vec<&String> = got.keys().collect();
             if want_keys != got_keys {
-                return Some(format!("{path}: expected columns {want_keys:?}, got {got_keys:?}"));
+                return Some(format!(
+                    "{path}: expected columns {want_keys:?}, got {got_keys:?}"
+                ));
             }
-            want.iter()
-                .find_map(|(key, value)| first_difference(value, &got[key], &format!("{path}.{key}")))
+            want.iter().find_map(|(key, value)| {
+                first_difference(value, &got[key], &format!("{path}.{key}"))
+            })
         }
         // A Malloy.Result carries NaN and infinities as null.
-        (Value::String(text), Value::Null) if ["NaN", "Infinity", "-Infinity"].contains(&text.as_str()) => None,
+        (Value::String(text), Value::Null)
+            if ["NaN", "Infinity", "-Infinity"].contains(&text.as_str()) =>
+        {
+            None
+        }
         _ if expected == actual => None,
         _ => Some(format!("{path}: expected {expected}, got {actual}")),
     }
@@ -280,14 +330,24 @@ fn first_difference(expected: &Value, actual: &Value, path: &str) -> Option<Stri
 
 /// Runs one case and returns why it failed, if it did.
 fn check_case(client: &reqwest::blocking::Client, server: &Server, case: &Case) -> Option<String> {
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(&case.expected_path).unwrap())
-        .unwrap_or_else(|error| panic!("{} is not valid JSON: {error}", case.expected_path.display()));
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(&case.expected_path).unwrap())
+            .unwrap_or_else(|error| {
+                panic!(
+                    "{} is not valid JSON: {error}",
+                    case.expected_path.display()
+                )
+            });
 
     let body = match &case.source {
         Some(source) => json!({"sourceName": source, "queryName": case.query}),
         None => json!({"queryName": case.query}),
     };
-    let url = format!("{}/models/{}/query", server.package_url(&case.package), case.model);
+    let url = format!(
+        "{}/models/{}/query",
+        server.package_url(&case.package),
+        case.model
+    );
     let response = match client.post(&url).json(&body).send() {
         Ok(response) => response,
         Err(error) => return Some(format!("the request failed: {error}")),
@@ -325,7 +385,11 @@ fn sample_views_match_reference() {
     assert!(generator.success(), "generate-samples failed");
 
     let cases = recorded_cases();
-    assert!(!cases.is_empty(), "no expected/*.json files under {}", samples_dir().display());
+    assert!(
+        !cases.is_empty(),
+        "no expected/*.json files under {}",
+        samples_dir().display()
+    );
 
     let server = Server::start();
     let client = reqwest::blocking::Client::builder()
@@ -336,7 +400,10 @@ fn sample_views_match_reference() {
     // Every view and named query that the server lists needs a recording,
     // or a new view would go untested.
     let mut unrecorded = Vec::new();
-    let mut models: Vec<(&str, &str)> = cases.iter().map(|case| (case.package.as_str(), case.model.as_str())).collect();
+    let mut models: Vec<(&str, &str)> = cases
+        .iter()
+        .map(|case| (case.package.as_str(), case.model.as_str()))
+        .collect();
     models.dedup();
     for (package, model) in &models {
         let url = format!("{}/models/{model}", server.package_url(package));
@@ -344,12 +411,17 @@ fn sample_views_match_reference() {
         let status = response.status();
         let listing: Value = response.json().unwrap_or(Value::Null);
         if !status.is_success() {
-            unrecorded.push(format!("{package}/{model}: GET model returned {status}: {listing}"));
+            unrecorded.push(format!(
+                "{package}/{model}: GET model returned {status}: {listing}"
+            ));
             continue;
         }
         let recorded = |source: Option<&str>, query: &str| {
             cases.iter().any(|case| {
-                case.package == *package && case.model == *model && case.source.as_deref() == source && case.query == query
+                case.package == *package
+                    && case.model == *model
+                    && case.source.as_deref() == source
+                    && case.query == query
             })
         };
         for source in listing["sources"].as_array().into_iter().flatten() {
@@ -371,7 +443,10 @@ fn sample_views_match_reference() {
 
     let failures: Vec<String> = cases
         .iter()
-        .filter_map(|case| check_case(&client, &server, case).map(|reason| format!("{}\n    {reason}", case.label())))
+        .filter_map(|case| {
+            check_case(&client, &server, case)
+                .map(|reason| format!("{}\n    {reason}", case.label()))
+        })
         .collect();
 
     // Print both lists, because the first failed assert hides the second.
@@ -413,7 +488,9 @@ fn difference_finds_numbers_and_columns() {
     );
 
     let renamed = json!([{"label": "a", "n": 1.0, "nest": [{"x": "2024-01-01"}]}]);
-    assert!(first_difference(&rows, &renamed, "rows").unwrap().contains("expected columns"));
+    assert!(first_difference(&rows, &renamed, "rows")
+        .unwrap()
+        .contains("expected columns"));
 
     assert!(first_difference(&json!([1]), &json!([null]), "rows").is_some());
     assert!(first_difference(&json!([1]), &json!([1, 2]), "rows").is_some());

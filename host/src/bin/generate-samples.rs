@@ -166,9 +166,11 @@ fn stored_version(conn: &Connection, path: &Path) -> Option<(u64, String)> {
                  WHERE decode(key) = {key})",
         key = sql_string(VERSION_KEY)
     );
-    conn.query_row(&sql, [], |row| Ok((row.get::<_, u64>(0)?, row.get::<_, Option<String>>(1)?)))
-        .ok()
-        .and_then(|(rows, version)| Some((rows, version?)))
+    conn.query_row(&sql, [], |row| {
+        Ok((row.get::<_, u64>(0)?, row.get::<_, Option<String>>(1)?))
+    })
+    .ok()
+    .and_then(|(rows, version)| Some((rows, version?)))
 }
 
 /// Writes `select` to `path` as Parquet through a temporary file, so an
@@ -186,8 +188,13 @@ fn write_parquet(conn: &Connection, select: &str, path: &Path) -> Result<()> {
     );
     conn.execute_batch(&sql)
         .with_context(|| format!("writing {} failed", path.display()))?;
-    std::fs::rename(&temporary, path)
-        .with_context(|| format!("renaming {} to {} failed", temporary.display(), path.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| {
+        format!(
+            "renaming {} to {} failed",
+            temporary.display(),
+            path.display()
+        )
+    })?;
     Ok(())
 }
 
@@ -200,7 +207,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
@@ -260,57 +268,200 @@ mod faa {
 
     /// (region, states, latitude, longitude, share of served airports).
     const REGIONS: &[(&str, &[&str], f64, f64, f64)] = &[
-        ("ANE", &["CT", "MA", "ME", "NH", "RI", "VT"], 43.2, -71.6, 0.6),
-        ("AEA", &["NY", "PA", "NJ", "MD", "VA", "WV", "DE"], 40.6, -76.8, 1.4),
-        ("ASO", &["FL", "GA", "AL", "NC", "SC", "TN", "MS", "KY"], 32.8, -84.2, 1.5),
-        ("AGL", &["IL", "IN", "MI", "OH", "WI", "MN", "ND", "SD"], 43.0, -88.5, 1.3),
+        (
+            "ANE",
+            &["CT", "MA", "ME", "NH", "RI", "VT"],
+            43.2,
+            -71.6,
+            0.6,
+        ),
+        (
+            "AEA",
+            &["NY", "PA", "NJ", "MD", "VA", "WV", "DE"],
+            40.6,
+            -76.8,
+            1.4,
+        ),
+        (
+            "ASO",
+            &["FL", "GA", "AL", "NC", "SC", "TN", "MS", "KY"],
+            32.8,
+            -84.2,
+            1.5,
+        ),
+        (
+            "AGL",
+            &["IL", "IN", "MI", "OH", "WI", "MN", "ND", "SD"],
+            43.0,
+            -88.5,
+            1.3,
+        ),
         ("ACE", &["IA", "KS", "MO", "NE"], 40.0, -95.5, 0.6),
         ("ASW", &["TX", "OK", "LA", "AR", "NM"], 32.4, -97.8, 1.2),
-        ("ANM", &["WA", "OR", "ID", "MT", "WY", "CO", "UT"], 44.0, -113.0, 0.9),
+        (
+            "ANM",
+            &["WA", "OR", "ID", "MT", "WY", "CO", "UT"],
+            44.0,
+            -113.0,
+            0.9,
+        ),
         ("AWP", &["CA", "NV", "AZ"], 35.8, -117.5, 1.3),
         ("AAL", &["AK"], 61.0, -150.0, 0.2),
     ];
 
     const CITY_STARTS: &[&str] = &[
-        "Ash", "Bel", "Bram", "Cedar", "Clear", "Cold", "Crest", "Dal", "Deer", "Eagle", "Elm", "Fair",
-        "Fern", "Fox", "Glen", "Gold", "Green", "Hart", "Haven", "High", "Holly", "Iron", "Kings",
-        "Lake", "Lin", "Maple", "Marsh", "Mill", "Moss", "North", "Oak", "Pine", "Red", "River",
-        "Rock", "Rose", "Salt", "Sand", "Silver", "Spring", "Stone", "Sun", "Thorn", "West", "White",
-        "Willow", "Wolf", "Amber", "Brook", "Copper",
+        "Ash", "Bel", "Bram", "Cedar", "Clear", "Cold", "Crest", "Dal", "Deer", "Eagle", "Elm",
+        "Fair", "Fern", "Fox", "Glen", "Gold", "Green", "Hart", "Haven", "High", "Holly", "Iron",
+        "Kings", "Lake", "Lin", "Maple", "Marsh", "Mill", "Moss", "North", "Oak", "Pine", "Red",
+        "River", "Rock", "Rose", "Salt", "Sand", "Silver", "Spring", "Stone", "Sun", "Thorn",
+        "West", "White", "Willow", "Wolf", "Amber", "Brook", "Copper",
     ];
     const CITY_ENDS: &[&str] = &[
-        "bury", "by", "dale", "field", "ford", "gate", "haven", "hill", "ley", "mont", "port", "ridge",
-        "ton", "vale", "ville", "wood", "worth", "brook", "crest", "view",
+        "bury", "by", "dale", "field", "ford", "gate", "haven", "hill", "ley", "mont", "port",
+        "ridge", "ton", "vale", "ville", "wood", "worth", "brook", "crest", "view",
     ];
     const SURNAMES: &[&str] = &[
-        "Abbott", "Barlow", "Carver", "Dalton", "Emery", "Fenwick", "Garrick", "Holloway", "Ingram",
-        "Jessup", "Keller", "Langley", "Marlow", "Norcross", "Oakes", "Prescott", "Quimby",
-        "Radcliffe", "Sutter", "Thorne", "Underhill", "Vance", "Whitlock", "Yardley",
+        "Abbott",
+        "Barlow",
+        "Carver",
+        "Dalton",
+        "Emery",
+        "Fenwick",
+        "Garrick",
+        "Holloway",
+        "Ingram",
+        "Jessup",
+        "Keller",
+        "Langley",
+        "Marlow",
+        "Norcross",
+        "Oakes",
+        "Prescott",
+        "Quimby",
+        "Radcliffe",
+        "Sutter",
+        "Thorne",
+        "Underhill",
+        "Vance",
+        "Whitlock",
+        "Yardley",
     ];
     const FIRST_NAMES: &[&str] = &[
-        "Ada", "Ben", "Cora", "Dev", "Elena", "Finn", "Grace", "Hugo", "Iris", "Jonah", "Kira", "Leo",
-        "Maya", "Nico", "Opal", "Pavel", "Rosa", "Sam", "Tess", "Victor",
+        "Ada", "Ben", "Cora", "Dev", "Elena", "Finn", "Grace", "Hugo", "Iris", "Jonah", "Kira",
+        "Leo", "Maya", "Nico", "Opal", "Pavel", "Rosa", "Sam", "Tess", "Victor",
     ];
-    const LESSORS: &[&str] = &["Cloudbank Leasing Trust", "Keystone Aircraft Finance", "Westerly Lessors"];
+    const LESSORS: &[&str] = &[
+        "Cloudbank Leasing Trust",
+        "Keystone Aircraft Finance",
+        "Westerly Lessors",
+    ];
 
     /// (category, aircraft_type, engine_type, model count, engines, seats, cruise speed in mph,
     /// manufacturers with their shares).
-    type ModelFamily = (&'static str, &'static str, &'static str, usize, (i64, i64), (i64, i64), (i64, i64), &'static [(&'static str, f64)]);
+    type ModelFamily = (
+        &'static str,
+        &'static str,
+        &'static str,
+        usize,
+        (i64, i64),
+        (i64, i64),
+        (i64, i64),
+        &'static [(&'static str, f64)],
+    );
     const MODEL_FAMILIES: &[ModelFamily] = &[
-        ("airliner", "Fixed wing multi engine", "Turbo-fan", 36, (2, 2), (90, 320), (440, 530),
-         &[("Aldridge Aerospace", 5.5), ("Boreal Aircraft", 3.5), ("Cobalt Aero Works", 1.0)]),
-        ("regional", "Fixed wing multi engine", "Turbo-prop", 14, (2, 2), (30, 78), (280, 360),
-         &[("Dunmore Aviation", 6.0), ("Boreal Aircraft", 4.0)]),
-        ("business", "Fixed wing multi engine", "Turbo-fan", 30, (2, 3), (6, 16), (400, 500),
-         &[("Everly Jets", 4.0), ("Falconer Industries", 4.0), ("Aldridge Aerospace", 2.0)]),
-        ("piston single", "Fixed wing single engine", "Reciprocating", 90, (1, 1), (2, 6), (100, 190),
-         &[("Greystone Aircraft", 4.0), ("Halcyon Aeronautics", 3.0), ("Ironwood Air", 2.0), ("Kestrel Light Aircraft", 1.0)]),
-        ("piston twin", "Fixed wing multi engine", "Reciprocating", 30, (2, 2), (4, 8), (170, 240),
-         &[("Greystone Aircraft", 5.0), ("Halcyon Aeronautics", 5.0)]),
-        ("rotorcraft", "Rotorcraft", "Turbo-shaft", 25, (1, 2), (2, 14), (90, 170),
-         &[("Juniper Rotorcraft", 6.0), ("Lumen Aero", 4.0)]),
-        ("glider", "Glider", "None", 10, (0, 0), (1, 2), (40, 70), &[("Northgate Soaring", 1.0)]),
-        ("balloon", "Balloon", "None", 5, (0, 0), (1, 6), (5, 15), &[("Lumen Aero", 1.0)]),
+        (
+            "airliner",
+            "Fixed wing multi engine",
+            "Turbo-fan",
+            36,
+            (2, 2),
+            (90, 320),
+            (440, 530),
+            &[
+                ("Aldridge Aerospace", 5.5),
+                ("Boreal Aircraft", 3.5),
+                ("Cobalt Aero Works", 1.0),
+            ],
+        ),
+        (
+            "regional",
+            "Fixed wing multi engine",
+            "Turbo-prop",
+            14,
+            (2, 2),
+            (30, 78),
+            (280, 360),
+            &[("Dunmore Aviation", 6.0), ("Boreal Aircraft", 4.0)],
+        ),
+        (
+            "business",
+            "Fixed wing multi engine",
+            "Turbo-fan",
+            30,
+            (2, 3),
+            (6, 16),
+            (400, 500),
+            &[
+                ("Everly Jets", 4.0),
+                ("Falconer Industries", 4.0),
+                ("Aldridge Aerospace", 2.0),
+            ],
+        ),
+        (
+            "piston single",
+            "Fixed wing single engine",
+            "Reciprocating",
+            90,
+            (1, 1),
+            (2, 6),
+            (100, 190),
+            &[
+                ("Greystone Aircraft", 4.0),
+                ("Halcyon Aeronautics", 3.0),
+                ("Ironwood Air", 2.0),
+                ("Kestrel Light Aircraft", 1.0),
+            ],
+        ),
+        (
+            "piston twin",
+            "Fixed wing multi engine",
+            "Reciprocating",
+            30,
+            (2, 2),
+            (4, 8),
+            (170, 240),
+            &[("Greystone Aircraft", 5.0), ("Halcyon Aeronautics", 5.0)],
+        ),
+        (
+            "rotorcraft",
+            "Rotorcraft",
+            "Turbo-shaft",
+            25,
+            (1, 2),
+            (2, 14),
+            (90, 170),
+            &[("Juniper Rotorcraft", 6.0), ("Lumen Aero", 4.0)],
+        ),
+        (
+            "glider",
+            "Glider",
+            "None",
+            10,
+            (0, 0),
+            (1, 2),
+            (40, 70),
+            &[("Northgate Soaring", 1.0)],
+        ),
+        (
+            "balloon",
+            "Balloon",
+            "None",
+            5,
+            (0, 0),
+            (1, 6),
+            (5, 15),
+            &[("Lumen Aero", 1.0)],
+        ),
     ];
 
     struct Airport {
@@ -372,7 +523,10 @@ mod faa {
         [
             ("carriers", (CARRIERS.len() - 1) as u64),
             ("airports", AIRPORT_ROWS as u64),
-            ("aircraft_models", MODEL_FAMILIES.iter().map(|family| family.3 as u64).sum()),
+            (
+                "aircraft_models",
+                MODEL_FAMILIES.iter().map(|family| family.3 as u64).sum(),
+            ),
             ("aircraft", AIRCRAFT_ROWS as u64),
             ("flights", FLIGHT_ROWS as u64),
         ]
@@ -381,7 +535,8 @@ mod faa {
     /// Writes the package's tables unless they are already current.
     pub(super) fn ensure(data_dir: &Path, force: bool) -> Result<()> {
         let started = Instant::now();
-        let conn = Connection::open_in_memory().context("opening an in-memory DuckDB database failed")?;
+        let conn =
+            Connection::open_in_memory().context("opening an in-memory DuckDB database failed")?;
         let current = !force
             && expected_tables().iter().all(|(table, rows)| {
                 let path = data_dir.join(format!("{table}.parquet"));
@@ -403,10 +558,12 @@ mod faa {
                     taxi_out, taxi_in, flight_time, distance, cancelled, diverted \
                     FROM flights ORDER BY id"
                     .to_string(),
-                "aircraft" => "SELECT tail_num, aircraft_model_code, year_built, owner, registrant_type, \
+                "aircraft" => {
+                    "SELECT tail_num, aircraft_model_code, year_built, owner, registrant_type, \
                     city, state, DATE '1970-01-01' + cert_issue_day AS cert_issue_date \
                     FROM aircraft ORDER BY tail_num"
-                    .to_string(),
+                        .to_string()
+                }
                 "airports" => "SELECT * FROM airports ORDER BY id".to_string(),
                 other => format!("SELECT * FROM {other} ORDER BY code"),
             };
@@ -448,7 +605,11 @@ mod faa {
         format!("{}{}", rng.pick(CITY_STARTS), rng.pick(CITY_ENDS))
     }
 
-    fn unique_code(rng: &mut Rng, used: &mut HashSet<String>, make: impl Fn(&mut Rng) -> String) -> String {
+    fn unique_code(
+        rng: &mut Rng,
+        used: &mut HashSet<String>,
+        make: impl Fn(&mut Rng) -> String,
+    ) -> String {
         loop {
             let code = make(rng);
             if used.insert(code.clone()) {
@@ -466,7 +627,11 @@ mod faa {
     fn generate_airports(rng: &mut Rng) -> Vec<Airport> {
         let region_weights = Weighted::new(REGIONS.iter().map(|region| region.4));
         let mut codes = HashSet::new();
-        let letters = |rng: &mut Rng| -> String { (0..3).map(|_| (b'A' + rng.below(26) as u8) as char).collect() };
+        let letters = |rng: &mut Rng| -> String {
+            (0..3)
+                .map(|_| (b'A' + rng.below(26) as u8) as char)
+                .collect()
+        };
         let mut airports = Vec::with_capacity(AIRPORT_ROWS);
         for index in 0..AIRPORT_ROWS {
             let served = index < SERVED_AIRPORTS;
@@ -476,9 +641,27 @@ mod faa {
                 "AIRPORT"
             } else {
                 *rng.pick(&[
-                    "AIRPORT", "AIRPORT", "AIRPORT", "AIRPORT", "AIRPORT", "AIRPORT", "AIRPORT", "AIRPORT",
-                    "AIRPORT", "AIRPORT", "AIRPORT", "AIRPORT", "AIRPORT", "AIRPORT", "HELIPORT",
-                    "HELIPORT", "HELIPORT", "HELIPORT", "SEAPLANE BASE", "ULTRALIGHT", "GLIDERPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "AIRPORT",
+                    "HELIPORT",
+                    "HELIPORT",
+                    "HELIPORT",
+                    "HELIPORT",
+                    "SEAPLANE BASE",
+                    "ULTRALIGHT",
+                    "GLIDERPORT",
                     "STOLPORT",
                 ])
             };
@@ -487,9 +670,18 @@ mod faa {
                 "AIRPORT" if major => format!("{city} International Airport"),
                 "AIRPORT" => format!(
                     "{city} {}",
-                    rng.pick(&["Municipal Airport", "Regional Airport", "County Airport", "Field", "Airpark"])
+                    rng.pick(&[
+                        "Municipal Airport",
+                        "Regional Airport",
+                        "County Airport",
+                        "Field",
+                        "Airpark"
+                    ])
                 ),
-                "HELIPORT" => format!("{city} {}", rng.pick(&["Medical Center Heliport", "Heliport", "Police Heliport"])),
+                "HELIPORT" => format!(
+                    "{city} {}",
+                    rng.pick(&["Medical Center Heliport", "Heliport", "Police Heliport"])
+                ),
                 "SEAPLANE BASE" => format!("{city} Seaplane Base"),
                 "ULTRALIGHT" => format!("{city} Ultralight Flightpark"),
                 "GLIDERPORT" => format!("{city} Gliderport"),
@@ -507,14 +699,18 @@ mod faa {
             } else if !served && rng.chance(0.015) {
                 None
             } else {
-                Some((base_elevation * (0.1 + 1.7 * rng.unit()) + rng.normal(0.0, 80.0)).max(2.0).round() as i64)
+                Some(
+                    (base_elevation * (0.1 + 1.7 * rng.unit()) + rng.normal(0.0, 80.0))
+                        .max(2.0)
+                        .round() as i64,
+                )
             };
             let spread = if region == "AAL" { 8.0 } else { 5.0 };
             airports.push(Airport {
                 code: unique_code(rng, &mut codes, letters),
                 name,
                 city,
-                state: *rng.pick(states),
+                state: states[rng.below(states.len())],
                 region,
                 fac_type,
                 elevation,
@@ -531,7 +727,9 @@ mod faa {
         let mut codes = HashSet::new();
         let mut names = HashSet::new();
         let mut models = Vec::new();
-        for &(category, aircraft_type, engine_type, count, engines, seats, speed, makers) in MODEL_FAMILIES {
+        for &(category, aircraft_type, engine_type, count, engines, seats, speed, makers) in
+            MODEL_FAMILIES
+        {
             let maker_weights = Weighted::new(makers.iter().map(|maker| maker.1));
             for _ in 0..count {
                 let manufacturer = makers[maker_weights.sample(rng)].0;
@@ -539,9 +737,13 @@ mod faa {
                     .split_whitespace()
                     .map(|word| word.chars().next().unwrap_or('X'))
                     .collect();
-                let model = unique_code(rng, &mut names, |rng| format!("{prefix}-{}", rng.between(1, 99) * 10));
+                let model = unique_code(rng, &mut names, |rng| {
+                    format!("{prefix}-{}", rng.between(1, 99) * 10)
+                });
                 models.push(Model {
-                    code: unique_code(rng, &mut codes, |rng| format!("{:07}", rng.between(100_000, 9_999_999))),
+                    code: unique_code(rng, &mut codes, |rng| {
+                        format!("{:07}", rng.between(100_000, 9_999_999))
+                    }),
                     manufacturer,
                     model,
                     category,
@@ -557,7 +759,11 @@ mod faa {
     }
 
     /// Returns the aircraft and, for each carrier, the indexes of its fleet.
-    fn generate_aircraft(rng: &mut Rng, airports: &[Airport], models: &[Model]) -> (Vec<Aircraft>, Vec<Vec<usize>>) {
+    fn generate_aircraft(
+        rng: &mut Rng,
+        airports: &[Airport],
+        models: &[Model],
+    ) -> (Vec<Aircraft>, Vec<Vec<usize>>) {
         let mut tails = HashSet::new();
         let tail = |rng: &mut Rng| -> String {
             let suffix: String = (0..rng.below(3))
@@ -565,9 +771,15 @@ mod faa {
                 .collect();
             format!("N{}{suffix}", rng.between(1, 99_999))
         };
-        let mut model_codes: HashSet<String> = models.iter().map(|model| model.code.clone()).collect();
+        let mut model_codes: HashSet<String> =
+            models.iter().map(|model| model.code.clone()).collect();
         let indexes_of = |category: &str| -> Vec<usize> {
-            models.iter().enumerate().filter(|(_, m)| m.category == category).map(|(i, _)| i).collect()
+            models
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.category == category)
+                .map(|(i, _)| i)
+                .collect()
         };
         let airliners = indexes_of("airliner");
         let regionals = indexes_of("regional");
@@ -592,7 +804,11 @@ mod faa {
         let mut fleets = vec![Vec::new(); CARRIERS.len()];
         for (carrier, &(code, name, _, share)) in CARRIERS[..carrier_count].iter().enumerate() {
             let size = ((FLEET_AIRCRAFT as f64 * share / carrier_share).round() as usize).max(8);
-            let pool = if REGIONAL_CARRIERS.contains(&code) { &regionals } else { &airliners };
+            let pool = if REGIONAL_CARRIERS.contains(&code) {
+                &regionals
+            } else {
+                &airliners
+            };
             // Each carrier flies a handful of types.
             let types: Vec<usize> = (0..rng.between(2, 5)).map(|_| *rng.pick(pool)).collect();
             let hub = &airports[carrier % MAJOR_AIRPORTS];
@@ -603,7 +819,11 @@ mod faa {
                     tail_num: unique_code(rng, &mut tails, tail),
                     model_code: models[*rng.pick(&types)].code.clone(),
                     year_built: (!rng.chance(0.03)).then_some(year_built),
-                    owner: if rng.chance(0.15) { rng.pick(LESSORS).to_string() } else { name.to_string() },
+                    owner: if rng.chance(0.15) {
+                        rng.pick(LESSORS).to_string()
+                    } else {
+                        name.to_string()
+                    },
                     registrant_type: "Corporation",
                     city: hub.city.clone(),
                     state: hub.state,
@@ -614,13 +834,30 @@ mod faa {
         while aircraft.len() < AIRCRAFT_ROWS {
             let model = general[general_weights.sample(rng)];
             let registrant_type = *rng.pick(&[
-                "Individual", "Individual", "Individual", "Individual", "Individual", "Corporation",
-                "Corporation", "Partnership", "Co-Owned", "Co-Owned", "Government",
+                "Individual",
+                "Individual",
+                "Individual",
+                "Individual",
+                "Individual",
+                "Corporation",
+                "Corporation",
+                "Partnership",
+                "Co-Owned",
+                "Co-Owned",
+                "Government",
             ]);
             let surname = rng.pick(SURNAMES);
             let owner = match registrant_type {
                 "Individual" => format!("{} {surname}", rng.pick(FIRST_NAMES)),
-                "Corporation" => format!("{surname} {}", rng.pick(&["Aviation LLC", "Air Charter Inc", "Flight School", "Farms Inc"])),
+                "Corporation" => format!(
+                    "{surname} {}",
+                    rng.pick(&[
+                        "Aviation LLC",
+                        "Air Charter Inc",
+                        "Flight School",
+                        "Farms Inc"
+                    ])
+                ),
                 "Partnership" => format!("{surname} & {} Partners", rng.pick(SURNAMES)),
                 "Co-Owned" => format!("{surname} Flying Club"),
                 _ => format!("{} County Sheriff", rng.pick(CITY_STARTS)),
@@ -629,7 +866,8 @@ mod faa {
             aircraft.push(Aircraft {
                 tail_num: unique_code(rng, &mut tails, tail),
                 model_code: models[model].code.clone(),
-                year_built: (!rng.chance(0.03)).then(|| rng.between(1958, 2024).max(rng.between(1958, 2024))),
+                year_built: (!rng.chance(0.03))
+                    .then(|| rng.between(1958, 2024).max(rng.between(1958, 2024))),
                 owner,
                 registrant_type,
                 city: home.city.clone(),
@@ -640,7 +878,9 @@ mod faa {
         for plane in &mut aircraft {
             // About one aircraft in a hundred names a model missing from aircraft_models.
             if rng.chance(0.012) {
-                plane.model_code = unique_code(rng, &mut model_codes, |rng| format!("{:07}", rng.between(100_000, 9_999_999)));
+                plane.model_code = unique_code(rng, &mut model_codes, |rng| {
+                    format!("{:07}", rng.between(100_000, 9_999_999))
+                });
             }
             let first_year = plane.year_built.unwrap_or(1990).max(1990);
             let first_day = (first_year - 1970) * 365 + (first_year - 1969) / 4;
@@ -660,7 +900,9 @@ mod faa {
     /// Day weights for the schedule: growth per year, a summer and holiday
     /// peak, and quiet Saturdays.
     fn day_weights() -> Weighted {
-        const MONTH: [f64; 12] = [0.88, 0.84, 1.0, 0.98, 1.02, 1.10, 1.15, 1.12, 0.92, 0.98, 0.95, 1.05];
+        const MONTH: [f64; 12] = [
+            0.88, 0.84, 1.0, 0.98, 1.02, 1.10, 1.15, 1.12, 0.92, 0.98, 0.95, 1.05,
+        ];
         const WEEKDAY: [f64; 7] = [1.06, 1.04, 0.93, 0.94, 1.05, 1.08, 0.82];
         Weighted::new((0..DAY_COUNT).map(|offset| {
             let day = FIRST_DAY + offset;
@@ -681,19 +923,30 @@ mod faa {
         let days = day_weights();
         // Departures from 05:00 to 22:55, busiest in the morning and late afternoon.
         let hours = Weighted::new([
-            0.3, 1.0, 1.2, 1.2, 1.1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.05, 1.1, 1.05, 0.9, 0.7, 0.5, 0.3,
+            0.3, 1.0, 1.2, 1.2, 1.1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.05, 1.1, 1.05, 0.9, 0.7, 0.5,
+            0.3,
         ]);
         let fleet_weights: Vec<Weighted> = fleets
             .iter()
             .map(|fleet| Weighted::zipf(fleet.len().max(1), 0.4))
             .collect();
         // Tail numbers that match no aircraft.
-        let mut used_tails: HashSet<String> = aircraft.iter().map(|plane| plane.tail_num.clone()).collect();
-        let orphan_tails: Vec<String> = (0..40)
-            .map(|_| unique_code(rng, &mut used_tails, |rng| format!("N{}Z", rng.between(100, 9_999))))
+        let mut used_tails: HashSet<String> = aircraft
+            .iter()
+            .map(|plane| plane.tail_num.clone())
             .collect();
-        let model_by_code: HashMap<&str, usize> =
-            models.iter().enumerate().map(|(index, model)| (model.code.as_str(), index)).collect();
+        let orphan_tails: Vec<String> = (0..40)
+            .map(|_| {
+                unique_code(rng, &mut used_tails, |rng| {
+                    format!("N{}Z", rng.between(100, 9_999))
+                })
+            })
+            .collect();
+        let model_by_code: HashMap<&str, usize> = models
+            .iter()
+            .enumerate()
+            .map(|(index, model)| (model.code.as_str(), index))
+            .collect();
         let hubs: Vec<[usize; 2]> = (0..CARRIERS.len())
             .map(|carrier| [carrier % MAJOR_AIRPORTS, (carrier * 7 + 3) % 20])
             .collect();
@@ -702,7 +955,11 @@ mod faa {
         for _ in 0..FLIGHT_ROWS {
             let carrier = carriers.sample(rng);
             let carrier_hubs = hubs[carrier];
-            let origin = if rng.chance(0.45) { *rng.pick(&carrier_hubs) } else { served.sample(rng) };
+            let origin = if rng.chance(0.45) {
+                *rng.pick(&carrier_hubs)
+            } else {
+                served.sample(rng)
+            };
             let destination = loop {
                 let candidate = if !carrier_hubs.contains(&origin) && rng.chance(0.6) {
                     *rng.pick(&carrier_hubs)
@@ -733,7 +990,8 @@ mod faa {
 
             let winter = matches!(month, 12 | 1 | 2);
             let peak = matches!(month, 6..=8 | 12);
-            let cancel_rate = 0.012 * if winter { 2.5 } else { 1.0 } * (1.0 + carrier as f64 * 0.05);
+            let cancel_rate =
+                0.012 * if winter { 2.5 } else { 1.0 } * (1.0 + carrier as f64 * 0.05);
             let cancelled = rng.chance(cancel_rate);
             let diverted = !cancelled && rng.chance(0.003);
 
@@ -752,14 +1010,21 @@ mod faa {
             };
             let arr_delay = dep_delay + rng.normal(-5.0, 9.0).round() as i64;
 
-            let distance = haversine_miles(&airports[origin], &airports[destination]).round().max(25.0) as i64;
+            let distance = haversine_miles(&airports[origin], &airports[destination])
+                .round()
+                .max(25.0) as i64;
             // Unknown aircraft fly at a typical airliner's speed.
             let speed = plane
                 .and_then(|plane| model_by_code.get(plane.model_code.as_str()))
                 .map_or(450.0, |&index| models[index].cruise_speed as f64);
-            let flight_time = (distance as f64 / (speed / 60.0) + 16.0 + rng.normal(0.0, 4.0)).round().max(18.0) as i64;
+            let flight_time = (distance as f64 / (speed / 60.0) + 16.0 + rng.normal(0.0, 4.0))
+                .round()
+                .max(18.0) as i64;
             let hub_origin = origin < MAJOR_AIRPORTS;
-            let taxi_out = 8 + rng.exponential(if hub_origin { 12.0 } else { 7.0 }).round().min(90.0) as i64;
+            let taxi_out = 8 + rng
+                .exponential(if hub_origin { 12.0 } else { 7.0 })
+                .round()
+                .min(90.0) as i64;
             let taxi_in = 3 + rng.exponential(5.0).round().min(45.0) as i64;
 
             flights.push(Flight {
@@ -899,7 +1164,11 @@ mod faa {
         #[test]
         fn generated_rows_are_pinned() {
             let tables = generate_tables();
-            let delay_sum: i64 = tables.flights.iter().filter_map(|flight| flight.dep_delay).sum();
+            let delay_sum: i64 = tables
+                .flights
+                .iter()
+                .filter_map(|flight| flight.dep_delay)
+                .sum();
             let distance_sum: i64 = tables.flights.iter().map(|flight| flight.distance).sum();
             let hint = "the generated rows changed: bump DATA_VERSION so existing files are \
                         rewritten, then update the pinned sums and re-record the expectations";
@@ -913,7 +1182,11 @@ mod faa {
         #[test]
         fn flights_reference_generated_keys() {
             let tables = generate_tables();
-            let tails: HashSet<&str> = tables.aircraft.iter().map(|plane| plane.tail_num.as_str()).collect();
+            let tails: HashSet<&str> = tables
+                .aircraft
+                .iter()
+                .map(|plane| plane.tail_num.as_str())
+                .collect();
             let orphans = tables
                 .flights
                 .iter()
@@ -921,7 +1194,10 @@ mod faa {
                 .filter(|tail| !tails.contains(tail))
                 .count();
             assert!(orphans > 0, "some tail numbers should match no aircraft");
-            assert!(orphans < FLIGHT_ROWS / 100, "{orphans} orphan tail numbers are too many");
+            assert!(
+                orphans < FLIGHT_ROWS / 100,
+                "{orphans} orphan tail numbers are too many"
+            );
 
             for flight in &tables.flights {
                 assert_ne!(flight.origin, flight.destination);
@@ -950,7 +1226,11 @@ mod faa {
             let original = std::fs::read(&airports).unwrap();
             std::fs::write(&airports, b"not parquet").unwrap();
             ensure(&data, false).unwrap();
-            assert_eq!(std::fs::read(&airports).unwrap(), original, "a broken file was not rewritten");
+            assert_eq!(
+                std::fs::read(&airports).unwrap(),
+                original,
+                "a broken file was not rewritten"
+            );
             assert!(!data.join("airports.parquet.tmp").exists());
         }
     }
