@@ -1081,6 +1081,9 @@ fn period_test(subject: &Expr, start: &Expr, unit: Timeframe) -> Expr {
 /// `2003-04`, `2003-04-05`, `2003-06-01-WK`, `2003-04-05 10:30[:00]`.
 pub fn parse_time_literal(text: &str) -> Option<Expr> {
     let text = text.trim();
+    if !text.is_ascii() {
+        return None;
+    }
     let digits = |s: &str, n: usize| s.len() == n && s.chars().all(|c| c.is_ascii_digit());
     let date = |value: String, unit: Timeframe| {
         Some(Expr::literal(

@@ -449,6 +449,9 @@ fn number_filter(subject: &Expr, text: &str) -> Result<Expr, String> {
 /// Parses a moment of a time filter into its start, a literal of the subject's
 /// type and its length.
 fn moment(subject: &Expr, text: &str) -> Result<(Expr, Timeframe), String> {
+    if !text.is_ascii() {
+        return Err(format!("Invalid time '{text}' in filter"));
+    }
     // The reference reads `YYYY-Qn` as starting in month 3(n-1), so
     // `2004-Q2` covers March to May; this keeps results the same.
     let quarter =
