@@ -231,3 +231,47 @@ fn named_view_and_refinement() {
     assert!(sql.contains("GROUP BY 1"), "{sql}");
     assert!(sql.ends_with("LIMIT 2"), "{sql}");
 }
+
+#[test]
+fn source_parameters_take_arguments_and_defaults() {
+    let text = format!(
+        "{}\nsource: older(min_age::number is 30) is users extend {{ where: age >= min_age }}\n",
+        common::SHOP_MODEL
+    );
+    let host = shop_host().file("shop.malloy", &text);
+
+    let by_default = compile_query(
+        &host,
+        &request("shop.malloy", "run: older -> { aggregate: user_count }"),
+    )
+    .expect("defaults apply");
+    assert!(
+        by_default.sql.contains("(base.\"age\" >= 30)"),
+        "{}",
+        by_default.sql
+    );
+
+    let with_argument = compile_query(
+        &host,
+        &request(
+            "shop.malloy",
+            "run: older(min_age is 65) -> { aggregate: user_count }",
+        ),
+    )
+    .expect("the argument applies");
+    assert!(
+        with_argument.sql.contains("(base.\"age\" >= 65)"),
+        "{}",
+        with_argument.sql
+    );
+
+    let problems = compile_query(
+        &host,
+        &request(
+            "shop.malloy",
+            "run: older(max_age is 1) -> { aggregate: user_count }",
+        ),
+    )
+    .expect_err("max_age is not a parameter");
+    assert_eq!(problems[0].code, "source-parameter-not-found");
+}

@@ -195,6 +195,7 @@ mod tests {
             primary_key: Some("id".into()),
             filters: vec![],
             annotations: vec![],
+            template: None,
         }
     }
 

@@ -134,6 +134,15 @@ impl Translator<'_> {
             let is_last = index + 1 == path.steps.len();
             let field = source.field(&step.name).filter(|f| !f.hidden);
             let Some(field) = field else {
+                if index == 0 && path.steps.len() == 1 {
+                    if let Some(value) = self.parameter_value(&step.name) {
+                        return Some(Resolved::Value {
+                            expr: value,
+                            prefix: Vec::new(),
+                            is_measure: false,
+                        });
+                    }
+                }
                 if index == 0 {
                     if let Some(outputs) = scope.outputs {
                         let found = outputs.iter().find(|o| o.name == step.name);

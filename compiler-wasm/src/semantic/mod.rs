@@ -96,6 +96,8 @@ pub struct Translator<'e> {
     /// Names given to `all()` and `exclude()` while translating the current
     /// stage, with the function and the span, to check against its output.
     pending_ungroup_checks: Vec<(String, String, Span)>,
+    /// Parameter values of the sources being translated, innermost last.
+    parameters: Vec<HashMap<String, ir::Expr>>,
 }
 
 impl<'e> Translator<'e> {
@@ -107,6 +109,7 @@ impl<'e> Translator<'e> {
             restricted,
             schema_cache: HashMap::new(),
             pending_ungroup_checks: Vec::new(),
+            parameters: Vec::new(),
         }
     }
 
@@ -141,7 +144,12 @@ impl<'e> Translator<'e> {
                 for definition in definitions {
                     let mut notes = annotation_texts(annotations);
                     notes.extend(annotation_texts(&definition.annotations));
-                    if let Some(source) = self.translate_source_expr(&definition.source) {
+                    let translated = if definition.parameters.is_empty() {
+                        self.translate_source_expr(&definition.source)
+                    } else {
+                        self.translate_parameterized(definition)
+                    };
+                    if let Some(source) = translated {
                         let mut source = (*source).clone();
                         source.name = definition.name.name.clone();
                         let mut all = source.annotations.clone();

@@ -31,6 +31,16 @@ pub struct SourceDef {
     /// `where:` conditions of the source, applied to every query of it.
     pub filters: Vec<Expr>,
     pub annotations: Vec<String>,
+    /// For a source with parameters, its definition, translated again for
+    /// each set of arguments; the fields above use the defaults.
+    pub template: Option<Rc<SourceTemplate>>,
+}
+
+/// The definition of a source with parameters.
+#[derive(Debug, Clone)]
+pub struct SourceTemplate {
+    pub parameters: Vec<ast::Parameter>,
+    pub source: ast::SourceExpr,
 }
 
 impl SourceDef {
@@ -134,6 +144,7 @@ pub fn array_join(array: &Expr, connection: &str) -> Option<Rc<JoinDef>> {
             primary_key: None,
             filters: Vec::new(),
             annotations: Vec::new(),
+            template: None,
         }),
         condition: None,
     }))

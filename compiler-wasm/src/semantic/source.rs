@@ -1,11 +1,14 @@
 //! Source translation: tables, SQL, named sources, queries as sources, and
 //! the statements of `extend { ... }`.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::expr::Scope;
-use super::ir::{BinaryOp, Eval, Expr, ExprKind};
-use super::model::{Field, FieldKind, JoinDef, JoinKind, Query, Relation, SourceDef, ViewDef};
+use super::ir::{BinaryOp, Eval, Expr, ExprKind, Literal};
+use super::model::{
+    Field, FieldKind, JoinDef, JoinKind, Query, Relation, SourceDef, SourceTemplate, ViewDef,
+};
 use super::types::{self, DataType};
 use super::{annotation_texts, ModelEntry, Translator};
 use crate::syntax::ast;
@@ -42,17 +45,21 @@ impl Translator<'_> {
                 self.table_source(&connection.name, &sql.value, true, source.span)
             }
             ast::SourceExprKind::Named { name, arguments } => {
-                if !arguments.is_empty() {
-                    // TODO: parameterized sources are not translated yet.
-                    self.error(
-                        "parameters-not-supported",
-                        "Source parameters are not supported",
-                        name.span,
-                    );
-                    return None;
-                }
                 match self.model.lookup(&name.name).cloned() {
-                    Some(ModelEntry::Source(source)) => Some(source),
+                    Some(ModelEntry::Source(source)) => match &source.template {
+                        Some(template) => {
+                            self.instantiate(&source.name, template, arguments, name.span)
+                        }
+                        None if !arguments.is_empty() => {
+                            self.error(
+                                "source-parameter-not-found",
+                                format!("'{}' has no parameters", name.name),
+                                arguments[0].span,
+                            );
+                            None
+                        }
+                        None => Some(source),
+                    },
                     Some(ModelEntry::Query(named)) => {
                         Some(Rc::new(query_output_source(named.query.clone())))
                     }
@@ -79,6 +86,118 @@ impl Translator<'_> {
                 Some(Rc::new(self.include_fields(&base, items)))
             }
         }
+    }
+
+    /// Translates the definition of a source with parameters, using their
+    /// defaults (or typed NULLs for parameters without one) to describe it.
+    pub(super) fn translate_parameterized(
+        &mut self,
+        definition: &ast::SourceDefinition,
+    ) -> Option<Rc<SourceDef>> {
+        let mut values = HashMap::new();
+        for parameter in &definition.parameters {
+            let value = match &parameter.default {
+                Some(default) => self.translate_constant(default),
+                None => Expr::literal(Literal::Null, parameter_type(parameter)),
+            };
+            values.insert(parameter.name.name.clone(), value);
+        }
+        self.parameters.push(values);
+        let translated = self.translate_source_expr(&definition.source);
+        self.parameters.pop();
+        let mut source = (*translated?).clone();
+        source.template = Some(Rc::new(SourceTemplate {
+            parameters: definition.parameters.clone(),
+            source: definition.source.clone(),
+        }));
+        Some(Rc::new(source))
+    }
+
+    /// Translates a source with parameters again for `arguments`, by name
+    /// or by position, with defaults for the rest.
+    fn instantiate(
+        &mut self,
+        name: &str,
+        template: &SourceTemplate,
+        arguments: &[ast::Argument],
+        span: crate::diagnostics::Span,
+    ) -> Option<Rc<SourceDef>> {
+        let mut values = HashMap::new();
+        for (position, argument) in arguments.iter().enumerate() {
+            let parameter = match &argument.name {
+                Some(argument_name) => template
+                    .parameters
+                    .iter()
+                    .find(|p| p.name.name == argument_name.name),
+                None => template.parameters.get(position),
+            };
+            let Some(parameter) = parameter else {
+                let label = argument
+                    .name
+                    .as_ref()
+                    .map(|n| n.name.clone())
+                    .unwrap_or_else(|| format!("#{}", position + 1));
+                self.error(
+                    "source-parameter-not-found",
+                    format!("'{name}' has no parameter {label}"),
+                    argument.span,
+                );
+                return None;
+            };
+            let value = self.translate_constant(&argument.value);
+            values.insert(parameter.name.name.clone(), value);
+        }
+        for parameter in &template.parameters {
+            if values.contains_key(&parameter.name.name) {
+                continue;
+            }
+            match &parameter.default {
+                Some(default) => {
+                    let value = self.translate_constant(default);
+                    values.insert(parameter.name.name.clone(), value);
+                }
+                None => {
+                    self.error(
+                        "missing-source-argument",
+                        format!(
+                            "Argument not provided for required parameter `{}`",
+                            parameter.name.name
+                        ),
+                        span,
+                    );
+                    return None;
+                }
+            }
+        }
+        self.parameters.push(values);
+        let translated = self.translate_source_expr(&template.source);
+        self.parameters.pop();
+        let mut source = (*translated?).clone();
+        source.name = name.to_string();
+        Some(Rc::new(source))
+    }
+
+    /// Translates an argument or default value, which may use no fields.
+    fn translate_constant(&mut self, expr: &ast::Expr) -> Expr {
+        let empty = SourceDef {
+            name: String::new(),
+            connection: String::new(),
+            relation: Relation::Sql(String::new()),
+            fields: Vec::new(),
+            primary_key: None,
+            filters: Vec::new(),
+            annotations: Vec::new(),
+            template: None,
+        };
+        self.translate_expr(&Scope::source(&empty), expr)
+    }
+
+    /// Returns the value of a parameter of the source being translated.
+    pub fn parameter_value(&self, name: &str) -> Option<Expr> {
+        self.parameters
+            .last()
+            .and_then(|values| values.get(name))
+            .cloned()
     }
 
     fn table_source(
@@ -131,6 +250,7 @@ impl Translator<'_> {
             primary_key: None,
             filters: Vec::new(),
             annotations: Vec::new(),
+            template: None,
         }))
     }
 
@@ -138,6 +258,8 @@ impl Translator<'_> {
     /// `base`.
     pub fn extend_source(&mut self, base: &SourceDef, body: &ast::SourceBody) -> SourceDef {
         let mut source = base.clone();
+        // The extension is a new source, with the base's arguments fixed.
+        source.template = None;
         for statement in &body.statements {
             let notes = annotation_texts(&statement.annotations);
             self.apply_source_statement(&mut source, statement, &notes);
@@ -383,6 +505,7 @@ impl Translator<'_> {
 
     fn include_fields(&mut self, base: &SourceDef, items: &[ast::IncludeItem]) -> SourceDef {
         let mut source = base.clone();
+        source.template = None;
         let mut listed: Vec<String> = Vec::new();
         let mut keep_all = false;
         for item in items {
@@ -466,5 +589,18 @@ pub fn query_output_source(query: Rc<Query>) -> SourceDef {
         primary_key: None,
         filters: Vec::new(),
         annotations: Vec::new(),
+        template: None,
+    }
+}
+
+/// The type of a parameter, from its `::type` or its default.
+fn parameter_type(parameter: &ast::Parameter) -> DataType {
+    match parameter.type_name.as_ref().map(|t| t.name.as_str()) {
+        Some("string") => DataType::String,
+        Some("number") => DataType::Number(None),
+        Some("boolean") => DataType::Boolean,
+        Some("date") => DataType::Date(None),
+        Some("timestamp") => DataType::Timestamp(None),
+        _ => DataType::Null,
     }
 }
