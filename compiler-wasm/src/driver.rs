@@ -400,7 +400,7 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
         source_name,
         query_name,
         row_limit,
-        query_timezone: None,
+        query_timezone: last.timezone.clone(),
         problems: Vec::new(),
     })
 }

@@ -275,3 +275,28 @@ fn source_parameters_take_arguments_and_defaults() {
     .expect_err("max_age is not a parameter");
     assert_eq!(problems[0].code, "source-parameter-not-found");
 }
+
+#[test]
+fn query_timezone_shifts_truncation_and_literals() {
+    let output = shop_query(
+        "run: order_lines -> { timezone: 'America/Los_Angeles'; where: created_at > @2024-01-01 00:00; group_by: d is created_at.day }",
+    );
+    assert_eq!(
+        output.query_timezone.as_deref(),
+        Some("America/Los_Angeles")
+    );
+    assert!(
+        output.sql.contains(
+            "(CAST(base.\"created_at\" AS TIMESTAMPTZ) AT TIME ZONE 'America/Los_Angeles')"
+        ),
+        "{}",
+        output.sql
+    );
+    assert!(
+        output
+            .sql
+            .contains("CAST(TIMESTAMPTZ '2024-01-01 00:00:00 America/Los_Angeles' AS TIMESTAMP)"),
+        "{}",
+        output.sql
+    );
+}

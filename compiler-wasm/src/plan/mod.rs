@@ -196,6 +196,7 @@ mod tests {
             filters: vec![],
             annotations: vec![],
             template: None,
+            timezone: None,
         }
     }
 

@@ -34,6 +34,8 @@ pub struct SourceDef {
     /// For a source with parameters, its definition, translated again for
     /// each set of arguments; the fields above use the defaults.
     pub template: Option<Rc<SourceTemplate>>,
+    /// The source's `timezone:`, used by queries that set none.
+    pub timezone: Option<String>,
 }
 
 /// The definition of a source with parameters.
@@ -145,6 +147,7 @@ pub fn array_join(array: &Expr, connection: &str) -> Option<Rc<JoinDef>> {
             filters: Vec::new(),
             annotations: Vec::new(),
             template: None,
+            timezone: None,
         }),
         condition: None,
     }))
@@ -254,6 +257,9 @@ pub struct Stage {
     pub index: Option<IndexSpec>,
     /// `sample:` as DuckDB's sample size, such as `5000` or `10%`.
     pub sample: Option<String>,
+    /// The time zone in which timestamps are truncated and extracted, and
+    /// timestamp literals are read; UTC when unset.
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone)]

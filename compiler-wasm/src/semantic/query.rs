@@ -334,6 +334,7 @@ impl Translator<'_> {
             annotations,
             index: None,
             sample: None,
+            timezone: source.timezone.clone(),
         };
         let checks_before = self.pending_ungroup_checks.len();
         let mut having_asts: Vec<&ast::Expr> = Vec::new();
@@ -444,7 +445,10 @@ impl Translator<'_> {
                         }
                     };
                 }
-                ast::QueryStatementKind::Timezone(_) | ast::QueryStatementKind::Extend(_) => {}
+                ast::QueryStatementKind::Timezone(zone) => {
+                    stage.timezone = Some(zone.value.clone())
+                }
+                ast::QueryStatementKind::Extend(_) => {}
                 ast::QueryStatementKind::PartitionBy(_) => {
                     self.error(
                         "partition-by-outside-calculation",
@@ -480,6 +484,10 @@ impl Translator<'_> {
                 self.translate_stage(source.clone(), &part.bodies, Vec::new(), &dimensions)?;
             let mut field_notes = part.annotations;
             field_notes.extend(notes);
+            let mut nested = nested;
+            if nested.timezone.is_none() {
+                nested.timezone = stage.timezone.clone();
+            }
             stage.fields[position].value = OutputValue::Nest(Box::new(nested));
             stage.fields[position].annotations = field_notes;
         }

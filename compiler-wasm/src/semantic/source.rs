@@ -188,6 +188,7 @@ impl Translator<'_> {
             filters: Vec::new(),
             annotations: Vec::new(),
             template: None,
+            timezone: None,
         };
         self.translate_expr(&Scope::source(&empty), expr)
     }
@@ -251,6 +252,7 @@ impl Translator<'_> {
             filters: Vec::new(),
             annotations: Vec::new(),
             template: None,
+            timezone: None,
         }))
     }
 
@@ -420,8 +422,8 @@ impl Translator<'_> {
                     source.filters.push(expr);
                 }
             }
-            ast::SourceStatementKind::Timezone(_) => {
-                // TODO: source time zones are accepted but not applied.
+            ast::SourceStatementKind::Timezone(zone) => {
+                source.timezone = Some(zone.value.clone());
             }
         }
     }
@@ -590,6 +592,7 @@ pub fn query_output_source(query: Rc<Query>) -> SourceDef {
         filters: Vec::new(),
         annotations: Vec::new(),
         template: None,
+        timezone: None,
     }
 }
 

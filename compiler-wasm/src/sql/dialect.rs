@@ -12,6 +12,12 @@ pub trait Dialect {
     fn cast(&self, expr: &str, sql_type: &str, safe: bool) -> String;
     fn truncate(&self, expr: &str, unit: Timeframe, is_date: bool) -> String;
     fn extract(&self, expr: &str, unit: Timeframe) -> String;
+    /// Truncates a timestamp as a clock in `zone` shows it.
+    fn truncate_in_zone(&self, expr: &str, unit: Timeframe, zone: &str) -> String;
+    /// Extracts a part of a timestamp as a clock in `zone` shows it.
+    fn extract_in_zone(&self, expr: &str, unit: Timeframe, zone: &str) -> String;
+    /// A timestamp literal read as a time in `zone`.
+    fn timestamp_in_zone(&self, value: &str, zone: &str) -> String;
     fn day_of_week(&self, expr: &str) -> String;
     fn offset(
         &self,
@@ -97,6 +103,28 @@ impl Dialect for DuckDb {
 
     fn extract(&self, expr: &str, unit: Timeframe) -> String {
         format!("EXTRACT({} FROM {expr})", Self::unit_sql(unit))
+    }
+
+    fn truncate_in_zone(&self, expr: &str, unit: Timeframe, zone: &str) -> String {
+        let zone = self.string_literal(zone);
+        let local = format!("(CAST({expr} AS TIMESTAMPTZ) AT TIME ZONE {zone})");
+        let truncated = self.truncate(&local, unit, false);
+        format!("CAST(({truncated}) AT TIME ZONE {zone} AS TIMESTAMP)")
+    }
+
+    fn extract_in_zone(&self, expr: &str, unit: Timeframe, zone: &str) -> String {
+        let zone = self.string_literal(zone);
+        self.extract(
+            &format!("(CAST({expr} AS TIMESTAMPTZ) AT TIME ZONE {zone})"),
+            unit,
+        )
+    }
+
+    fn timestamp_in_zone(&self, value: &str, zone: &str) -> String {
+        format!(
+            "CAST(TIMESTAMPTZ {} AS TIMESTAMP)",
+            self.string_literal(&format!("{value} {zone}"))
+        )
     }
 
     fn day_of_week(&self, expr: &str) -> String {

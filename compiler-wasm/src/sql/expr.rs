@@ -37,6 +37,9 @@ pub struct ExprContext<'a> {
     /// `PARTITION BY` and `ORDER BY` terms of window functions.
     pub window_partition: Vec<String>,
     pub window_order: Vec<String>,
+    /// The query's time zone, for timestamp truncation, extraction and
+    /// literals.
+    pub timezone: Option<String>,
 }
 
 impl ExprContext<'_> {
@@ -54,7 +57,10 @@ impl ExprContext<'_> {
                 Literal::Boolean(false) => "FALSE".into(),
                 Literal::Null => "NULL".into(),
                 Literal::Date(text) => format!("DATE {}", d.string_literal(text)),
-                Literal::Timestamp(text) => format!("TIMESTAMP {}", d.string_literal(text)),
+                Literal::Timestamp(text) => match &self.timezone {
+                    Some(zone) => d.timestamp_in_zone(text, zone),
+                    None => format!("TIMESTAMP {}", d.string_literal(text)),
+                },
             },
             ExprKind::Negate(inner) => format!("-({})", self.render(inner)),
             // Malloy's `not` of NULL is true.
@@ -136,12 +142,21 @@ impl ExprContext<'_> {
                     _ => format!("{function}({})", args.join(", ")),
                 }
             }
-            ExprKind::TimeTruncate { expr: inner, unit } => d.truncate(
-                &self.render(inner),
-                *unit,
-                matches!(expr.ty, DataType::Date(_)),
-            ),
-            ExprKind::TimeExtract { expr, unit } => d.extract(&self.render(expr), *unit),
+            ExprKind::TimeTruncate { expr: inner, unit } => {
+                let is_date = matches!(expr.ty, DataType::Date(_));
+                match &self.timezone {
+                    Some(zone) if matches!(inner.ty, DataType::Timestamp(_)) => {
+                        d.truncate_in_zone(&self.render(inner), *unit, zone)
+                    }
+                    _ => d.truncate(&self.render(inner), *unit, is_date),
+                }
+            }
+            ExprKind::TimeExtract { expr, unit } => match &self.timezone {
+                Some(zone) if matches!(expr.ty, DataType::Timestamp(_)) => {
+                    d.extract_in_zone(&self.render(expr), *unit, zone)
+                }
+                _ => d.extract(&self.render(expr), *unit),
+            },
             ExprKind::TimeOffset {
                 expr: inner,
                 amount,

@@ -243,7 +243,7 @@ impl Generator<'_> {
                     }
                 }
             }
-            let sub = self.ungrouped_sql(source, &filters, &kept, &extra, inner);
+            let sub = self.ungrouped_sql(stage, source, &filters, &kept, &extra, inner);
             let sub_alias = d.quote_identifier(&format!("__ungrouped{index}"));
             ungrouped.push((expr.clone(), format!("MAX({sub_alias}.\"__value\")")));
             ungrouped_joins.push((format!("(\n{sub}\n) AS {sub_alias}"), kept));
@@ -256,6 +256,7 @@ impl Generator<'_> {
             ungrouped: &ungrouped,
             window_partition: Vec::new(),
             window_order: Vec::new(),
+            timezone: stage.timezone.clone(),
         };
         context.window_partition = level.keys.iter().map(|(_, e)| context.render(e)).collect();
         context.window_order = stage
@@ -414,6 +415,7 @@ impl Generator<'_> {
             ungrouped: &[],
             window_partition: Vec::new(),
             window_order: Vec::new(),
+            timezone: stage.timezone.clone(),
         };
 
         let case_of = |arms: Vec<(usize, String)>, otherwise: &str| {
@@ -536,6 +538,7 @@ impl Generator<'_> {
     /// `exclude()`.
     fn ungrouped_sql(
         &self,
+        stage: &Stage,
         source: &SourceDef,
         filters: &[Expr],
         kept: &[Expr],
@@ -558,6 +561,7 @@ impl Generator<'_> {
             ungrouped: &[],
             window_partition: Vec::new(),
             window_order: Vec::new(),
+            timezone: stage.timezone.clone(),
         };
 
         let mut select: Vec<String> = kept
