@@ -147,7 +147,7 @@ pub fn shop_query(query: &str) -> QueryOutput {
     }
 }
 
-/// The problems of compiling `query` against the shop model.
+/// Returns the problems of compiling `query` against the shop model.
 pub fn shop_problems(query: &str) -> Vec<Problem> {
     match compile_query(&shop_host(), &request("shop.malloy", query)) {
         Ok(output) => panic!("{query} compiled, expected problems:\n{}", output.sql),
@@ -162,7 +162,7 @@ pub fn shop_model() -> ModelOutput {
     }
 }
 
-/// The result schema's fields as JSON.
+/// Returns the result schema's fields as JSON.
 pub fn schema_fields(output: &QueryOutput) -> Vec<serde_json::Value> {
     let schema: serde_json::Value = serde_json::from_str(&output.schema).expect("schema is JSON");
     schema["fields"]
