@@ -15,7 +15,7 @@ struct Received {
     body: Vec<u8>,
 }
 
-/// Accepts OTLP requests on `listener` and answers each with 200.
+/// Accepts OTLP requests on `listener` and responds to each with 200.
 fn collect(listener: TcpListener, sender: mpsc::Sender<Received>) {
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { return };
