@@ -409,14 +409,42 @@ impl PackageCompiler {
             };
         }
         let stderr = instance.store.data().stderr.contents();
-        let panic_message = String::from_utf8_lossy(&stderr);
-        let reason = panic_message
-            .lines()
-            .rev()
-            .find(|line| !line.trim().is_empty())
-            .map(str::to_string)
+        let reason = panic_message(&String::from_utf8_lossy(&stderr))
             .or_else(|| trap.downcast_ref::<Trap>().map(|trap| trap.to_string()))
             .unwrap_or_else(|| "internal error".to_string());
         CompileError::Crashed(reason)
+    }
+}
+
+/// Extracts the message of a Rust panic from the guest's stderr: the lines
+/// after `panicked at <location>:`, without the location (a source path of
+/// the compiler) and without the backtrace hint.
+fn panic_message(stderr: &str) -> Option<String> {
+    let mut lines = stderr
+        .lines()
+        .skip_while(|line| !line.contains("panicked at"));
+    lines.next()?;
+    let message: Vec<&str> = lines
+        .take_while(|line| !line.starts_with("note: "))
+        .filter(|line| !line.trim().is_empty())
+        .collect();
+    (!message.is_empty()).then(|| message.join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_message;
+
+    #[test]
+    fn panic_message_drops_location_and_hint() {
+        let stderr = "\nthread '<unnamed>' panicked at compiler-wasm/src/sql/expr.rs:10:5:\n\
+                      index out of bounds: the len is 0\n\
+                      note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n";
+        assert_eq!(
+            panic_message(stderr).as_deref(),
+            Some("index out of bounds: the len is 0")
+        );
+        assert_eq!(panic_message("some other output\n"), None);
+        assert_eq!(panic_message(""), None);
     }
 }
