@@ -300,3 +300,17 @@ fn query_timezone_shifts_truncation_and_literals() {
         output.sql
     );
 }
+
+#[test]
+fn calculation_partition_and_order() {
+    let query = "run: users -> {
+      group_by: state, adult is is_adult
+      aggregate: user_count
+      calculate: r is rank() { partition_by: adult order_by: user_count desc }
+    }";
+    let sql = shop_query(query).sql;
+    assert!(
+        sql.contains("RANK() OVER (PARTITION BY (base.\"age\" >= 18) ORDER BY COUNT(1) DESC NULLS LAST) AS \"r\""),
+        "{sql}"
+    );
+}

@@ -141,3 +141,14 @@ fn model_problem_uses_the_model_url() {
     assert_eq!(problems[0].url, "m.malloy");
     assert_eq!(problems[0].range.start, at(1, 18));
 }
+
+#[test]
+fn pick_without_else_must_match_subject() {
+    let (code, message, start) = first("run: users -> { select: x is age ? pick 'old' when > 60 }");
+    assert_eq!(code, "pick-default-type-does-not-match");
+    assert_eq!(
+        message,
+        "default type `number` does not match return type `string`"
+    );
+    assert_eq!(start, at(0, 35));
+}

@@ -430,6 +430,8 @@ impl Translator<'_> {
                 arguments,
                 ordered,
                 frame,
+                partition_by: Vec::new(),
+                order_by: None,
             })),
             ty,
             Eval::Analytic,

@@ -449,7 +449,7 @@ impl Translator<'_> {
             ast::ExprKind::Pick {
                 branches,
                 otherwise,
-            } => self.translate_pick(scope, None, branches, otherwise.as_deref()),
+            } => self.translate_pick(scope, None, branches, otherwise.as_deref(), expr.span),
             ast::ExprKind::Case {
                 subject,
                 branches,
@@ -482,40 +482,22 @@ impl Translator<'_> {
                 arguments,
             } => self.translate_method_call(scope, receiver, method, arguments, expr.span),
             ast::ExprKind::Refine { expr: inner, body } => {
-                let mut value = self.translate_expr(scope, inner);
+                let value = self.translate_expr(scope, inner);
                 if value.is_error() {
                     return value;
                 }
-                if value.eval != Eval::Aggregate {
-                    self.error(
-                        "filter-of-non-aggregate",
-                        "Filtered expression requires an aggregate computation",
-                        inner.span,
-                    );
-                    return Expr::error();
-                }
-                for statement in &body.statements {
-                    match &statement.kind {
-                        ast::QueryStatementKind::Where(conditions) => {
-                            for condition in conditions {
-                                let filter = self.translate_filter(scope, condition);
-                                if !filter.is_error() {
-                                    value.add_aggregate_filter(&filter);
-                                }
-                            }
-                        }
-                        _ => {
-                            // TODO: `partition_by:` and other refinements of
-                            // calculations are not translated yet.
-                            self.error(
-                                "unsupported-refinement",
-                                "Only `where:` can refine an aggregate here",
-                                statement.span,
-                            );
-                        }
+                match value.eval {
+                    Eval::Aggregate => self.filter_aggregate(scope, value, body),
+                    Eval::Analytic => self.refine_window(scope, value, body),
+                    Eval::Scalar => {
+                        self.error(
+                            "filter-of-non-aggregate",
+                            "Filtered expression requires an aggregate computation",
+                            inner.span,
+                        );
+                        Expr::error()
                     }
                 }
-                value
             }
             ast::ExprKind::Truncate { expr: inner, unit } => {
                 let value = self.translate_expr(scope, inner);
@@ -577,6 +559,81 @@ impl Translator<'_> {
             }
             ast::ExprKind::Error => Expr::error(),
         }
+    }
+
+    /// Applies `{ where: ... }` to every aggregate of `value`.
+    fn filter_aggregate(&mut self, scope: &Scope, mut value: Expr, body: &ast::QueryBody) -> Expr {
+        for statement in &body.statements {
+            let ast::QueryStatementKind::Where(conditions) = &statement.kind else {
+                self.error(
+                    "unsupported-refinement",
+                    "Only `where:` can refine an aggregate",
+                    statement.span,
+                );
+                continue;
+            };
+            for condition in conditions {
+                let filter = self.translate_filter(scope, condition);
+                if !filter.is_error() {
+                    value.add_aggregate_filter(&filter);
+                }
+            }
+        }
+        value
+    }
+
+    /// Applies `{ partition_by: ... order_by: ... }` to a window function.
+    fn refine_window(&mut self, scope: &Scope, mut value: Expr, body: &ast::QueryBody) -> Expr {
+        let ExprKind::Window(window) = &mut value.kind else {
+            self.error(
+                "unsupported-refinement",
+                "Only a window function can take `partition_by:` or `order_by:`",
+                body.span,
+            );
+            return Expr::error();
+        };
+        for statement in &body.statements {
+            match &statement.kind {
+                ast::QueryStatementKind::PartitionBy(paths) => {
+                    for path in paths {
+                        match self.resolve_path(scope, path) {
+                            Some(Resolved::Value { expr, .. }) => window.partition_by.push(expr),
+                            Some(_) => self.error(
+                                "invalid-partition-by",
+                                "`partition_by:` needs output fields",
+                                path.span,
+                            ),
+                            None => {}
+                        }
+                    }
+                }
+                ast::QueryStatementKind::OrderBy(items) => {
+                    let mut order = Vec::new();
+                    for item in items {
+                        let ast::OrderKey::Name(path) = &item.field else {
+                            self.error(
+                                "invalid-window-order",
+                                "A window's `order_by:` needs field names",
+                                item.span,
+                            );
+                            continue;
+                        };
+                        if let Some(Resolved::Value { expr, .. }) = self.resolve_path(scope, path) {
+                            let descending =
+                                matches!(item.direction, Some(ast::OrderDirection::Desc));
+                            order.push((expr, descending));
+                        }
+                    }
+                    window.order_by = Some(order);
+                }
+                _ => self.error(
+                    "unsupported-refinement",
+                    "A window function takes only `partition_by:` and `order_by:`",
+                    statement.span,
+                ),
+            }
+        }
+        value
     }
 
     fn translate_binary(
@@ -902,7 +959,13 @@ impl Translator<'_> {
             ast::ExprKind::Pick {
                 branches,
                 otherwise,
-            } => self.translate_pick(scope, Some(subject), branches, otherwise.as_deref()),
+            } => self.translate_pick(
+                scope,
+                Some(subject),
+                branches,
+                otherwise.as_deref(),
+                condition.span,
+            ),
             _ => {
                 let value = self.translate_expr(scope, condition);
                 if value.is_error() || subject.is_error() {
@@ -977,6 +1040,7 @@ impl Translator<'_> {
         subject: Option<&Expr>,
         branches: &[ast::PickBranch],
         otherwise: Option<&ast::Expr>,
+        span: Span,
     ) -> Expr {
         let mut translated = Vec::new();
         let mut result_type: Option<DataType> = None;
@@ -1011,7 +1075,23 @@ impl Translator<'_> {
                 Some(Box::new(value))
             }
             // Without `else`, a pick with a subject returns the subject.
-            None => subject.map(|s| Box::new(s.clone())),
+            None => {
+                if let (Some(subject), Some(expected)) = (subject, &result_type) {
+                    if !subject.ty.compatible(expected) {
+                        self.error(
+                            "pick-default-type-does-not-match",
+                            format!(
+                                "default type `{}` does not match return type `{}`",
+                                subject.ty.name(),
+                                expected.name()
+                            ),
+                            span,
+                        );
+                        return Expr::error();
+                    }
+                }
+                subject.map(|s| Box::new(s.clone()))
+            }
         };
         let mut expr = case_expr(translated, otherwise);
         if let Some(ty) = result_type {

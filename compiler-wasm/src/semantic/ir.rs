@@ -102,6 +102,10 @@ pub struct Window {
     pub ordered: bool,
     /// An explicit frame, such as `ROWS BETWEEN 2 PRECEDING AND 0 FOLLOWING`.
     pub frame: Option<String>,
+    /// `partition_by:` values, after the keys of the enclosing nests.
+    pub partition_by: Vec<Expr>,
+    /// `order_by:` of the calculation, which replaces the stage's order.
+    pub order_by: Option<Vec<(Expr, bool)>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -301,7 +305,12 @@ impl Expr {
                 all
             }
             ExprKind::Ungrouped { expr, .. } => vec![expr],
-            ExprKind::Window(window) => window.arguments.iter().collect(),
+            ExprKind::Window(window) => {
+                let mut all: Vec<&Expr> = window.arguments.iter().collect();
+                all.extend(window.partition_by.iter());
+                all.extend(window.order_by.iter().flatten().map(|(e, _)| e));
+                all
+            }
         }
     }
 
@@ -353,7 +362,13 @@ impl Expr {
                 all
             }
             ExprKind::Ungrouped { expr, .. } => vec![expr],
-            ExprKind::Window(window) => window.arguments.iter_mut().collect(),
+            ExprKind::Window(window) => {
+                let window = &mut **window;
+                let mut all: Vec<&mut Expr> = window.arguments.iter_mut().collect();
+                all.extend(window.partition_by.iter_mut());
+                all.extend(window.order_by.iter_mut().flatten().map(|(e, _)| e));
+                all
+            }
         }
     }
 

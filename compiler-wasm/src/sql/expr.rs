@@ -196,11 +196,21 @@ impl ExprContext<'_> {
             ExprKind::Window(window) => {
                 let args: Vec<String> = window.arguments.iter().map(|a| self.render(a)).collect();
                 let mut over: Vec<String> = Vec::new();
-                if !self.window_partition.is_empty() {
-                    over.push(format!("PARTITION BY {}", self.window_partition.join(", ")));
+                let mut partition = self.window_partition.clone();
+                partition.extend(window.partition_by.iter().map(|e| self.render(e)));
+                if !partition.is_empty() {
+                    over.push(format!("PARTITION BY {}", partition.join(", ")));
                 }
-                if window.ordered && !self.window_order.is_empty() {
-                    over.push(format!("ORDER BY {}", self.window_order.join(", ")));
+                let order: Vec<String> = match &window.order_by {
+                    Some(items) => items
+                        .iter()
+                        .map(|(e, descending)| d.order_term(&self.render(e), *descending))
+                        .collect(),
+                    None if window.ordered => self.window_order.clone(),
+                    None => Vec::new(),
+                };
+                if !order.is_empty() {
+                    over.push(format!("ORDER BY {}", order.join(", ")));
                 }
                 if let Some(frame) = &window.frame {
                     over.push(frame.clone());
