@@ -806,7 +806,7 @@ impl Translator<'_> {
                 (name, path.span, value, path.span)
             }
             ast::QueryFieldKind::Expression(expr) => {
-                // Only `path.sum()`-style calls may go unnamed; the output
+                // Only `path.sum()` may go unnamed; the output
                 // takes the name of the path's last step.
                 let ast::ExprKind::MethodCall {
                     receiver, method, ..
@@ -827,7 +827,7 @@ impl Translator<'_> {
                     );
                     return;
                 };
-                if !matches!(method.name.as_str(), "sum" | "min" | "max" | "count") {
+                if method.name != "sum" {
                     self.error(
                         "invalid-reference-only-aggregation",
                         format!(
