@@ -13,7 +13,7 @@ use crate::rng::{round_to, unique_code, Rng, Weighted};
 
 /// The data version stored in every file. Bump it whenever the generated
 /// rows change, so existing files are rewritten on the next run.
-const DATA_VERSION: &str = "movies-1";
+const DATA_VERSION: &str = "movies-3";
 
 const TITLE_ROWS: usize = 9_000;
 const PEOPLE_ROWS: usize = 7_000;
@@ -88,10 +88,13 @@ const PLACES: &[&str] = &[
     "the Red Valley",
     "Marrow Street",
 ];
-const FIRST_NAMES: &[&str] = &[
-    "Anouk", "Basil", "Celeste", "Dorian", "Elspeth", "Florian", "Greta", "Hollis", "Ilse",
-    "Jasper", "Kaia", "Lucian", "Marisol", "Nils", "Odette", "Perrin", "Quentin", "Rosalind",
-    "Soren", "Tamsin", "Ulric", "Viveka", "Wendell", "Xenia", "Yves", "Zelda",
+const FEMALE_NAMES: &[&str] = &[
+    "Anouk", "Celeste", "Elspeth", "Greta", "Ilse", "Kaia", "Marisol", "Odette", "Rosalind",
+    "Tamsin", "Viveka", "Xenia", "Zelda",
+];
+const MALE_NAMES: &[&str] = &[
+    "Basil", "Dorian", "Florian", "Hollis", "Jasper", "Lucian", "Nils", "Perrin", "Quentin",
+    "Soren", "Ulric", "Wendell", "Yves",
 ];
 const LAST_NAMES: &[&str] = &[
     "Albright",
@@ -159,6 +162,8 @@ struct Person {
     birth_year: Option<i64>,
     death_year: Option<i64>,
     professions: Vec<&'static str>,
+    /// The first and last year the person works, which is not written out.
+    career: (i64, i64),
 }
 
 struct Principal {
@@ -179,7 +184,7 @@ struct Tables {
 
 /// The number of principal credits the generator draws, pinned by a test
 /// so the up-to-date check needs no generation.
-const PRINCIPAL_ROWS: u64 = 57_912;
+const PRINCIPAL_ROWS: u64 = 57_941;
 
 fn expected_tables() -> [(&'static str, u64); 3] {
     [
@@ -337,14 +342,25 @@ fn generate_people(rng: &mut Rng) -> Vec<Person> {
             let birth_year = rng.between(1890, 2004);
             let death_year = (birth_year < 1960 && rng.chance((1960 - birth_year) as f64 / 60.0))
                 .then(|| (birth_year + rng.between(45, 98)).min(2024));
+            let first_names = match first {
+                "actor" => MALE_NAMES,
+                "actress" => FEMALE_NAMES,
+                _ if rng.chance(0.5) => MALE_NAMES,
+                _ => FEMALE_NAMES,
+            };
+            let career_start = birth_year + rng.between(18, 30);
+            let career_end = (career_start + rng.between(3, 50))
+                .min(death_year.unwrap_or(2024))
+                .min(2024);
             Person {
                 nconst: unique_code(rng, &mut codes, |rng| {
                     format!("nm{:07}", rng.between(1, 9_999_999))
                 }),
-                name: format!("{} {}", rng.pick(FIRST_NAMES), rng.pick(LAST_NAMES)),
+                name: format!("{} {}", rng.pick(first_names), rng.pick(LAST_NAMES)),
                 birth_year: (!rng.chance(0.22)).then_some(birth_year),
                 death_year,
                 professions,
+                career: (career_start, career_end),
             }
         })
         .collect()
@@ -363,15 +379,42 @@ fn generate_principals(rng: &mut Rng, titles: &[Title], people: &[Person]) -> Ve
     let actresses = by_profession("actress");
     let crews: Vec<Vec<usize>> = CREW.iter().map(|(_, job)| by_profession(job)).collect();
     // A few people work on many titles.
-    let actor_weights = Weighted::zipf(actors.len(), 0.8);
-    let actress_weights = Weighted::zipf(actresses.len(), 0.8);
+    let actor_weights = Weighted::zipf(actors.len(), 0.6);
+    let actress_weights = Weighted::zipf(actresses.len(), 0.6);
     let crew_weights: Vec<Weighted> = crews
         .iter()
         .map(|crew| Weighted::zipf(crew.len(), 0.7))
         .collect();
 
+    let is_active = |person: usize, year: Option<i64>| {
+        let (start, end) = people[person].career;
+        year.is_none_or(|year| (start..=end).contains(&year))
+    };
+    // Draws a popular person whose career covers the title's year. After 40
+    // misses it picks any active person, and if nobody is active, the last draw.
+    let pick_active = |rng: &mut Rng, pool: &[usize], weights: &Weighted, year: Option<i64>| {
+        let mut person = pool[weights.sample(rng)];
+        for _ in 0..40 {
+            if is_active(person, year) {
+                return person;
+            }
+            person = pool[weights.sample(rng)];
+        }
+        let active: Vec<usize> = pool
+            .iter()
+            .copied()
+            .filter(|&candidate| is_active(candidate, year))
+            .collect();
+        if active.is_empty() {
+            person
+        } else {
+            *rng.pick(&active)
+        }
+    };
+
     let mut principals = Vec::new();
     for (title, entry) in titles.iter().enumerate() {
+        let year = entry.start_year;
         let cast = if entry.title_type == "short" {
             rng.between(1, 3)
         } else {
@@ -381,9 +424,12 @@ fn generate_principals(rng: &mut Rng, titles: &[Title], people: &[Person]) -> Ve
         let mut ordering = 0;
         for _ in 0..cast {
             let (category, person) = if rng.chance(0.55) {
-                ("actor", actors[actor_weights.sample(rng)])
+                ("actor", pick_active(rng, &actors, &actor_weights, year))
             } else {
-                ("actress", actresses[actress_weights.sample(rng)])
+                (
+                    "actress",
+                    pick_active(rng, &actresses, &actress_weights, year),
+                )
             };
             if credited.contains(&person) {
                 continue;
@@ -406,7 +452,7 @@ fn generate_principals(rng: &mut Rng, titles: &[Title], people: &[Person]) -> Ve
             if !rng.chance(credit_chance) {
                 continue;
             }
-            let person = crews[job][crew_weights[job].sample(rng)];
+            let person = pick_active(rng, &crews[job], &crew_weights[job], year);
             if credited.contains(&person) {
                 continue;
             }
