@@ -76,9 +76,11 @@ fn deadline_stops_a_slow_compile() {
             ("items.malloy", common::ITEMS_MODEL),
         ],
     );
+    // Compiling the large model natively takes about 2 s; a small one
+    // takes milliseconds.
     let limits = SandboxLimits {
         memory_bytes: 1024 * 1024 * 1024,
-        deadline: Duration::from_millis(10),
+        deadline: Duration::from_millis(200),
     };
     let compiler = compiler_for(folder.path(), limits);
 
@@ -88,16 +90,23 @@ fn deadline_stops_a_slow_compile() {
         matches!(error, CompileError::DeadlineExceeded { .. }),
         "{error:?}"
     );
+    assert_eq!(
+        error.to_string(),
+        "the compiler did not finish within 0.2 s"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "{:?}",
         started.elapsed()
     );
 
-    // A small model fits in the deadline on a fresh instance.
+    // A small model fits in the deadline on a fresh instance. A retry
+    // covers a first call slowed down by a busy machine.
     let mut result = compiler.compile_model("items.malloy");
-    if matches!(result, Err(CompileError::DeadlineExceeded { .. })) {
-        // The first call on an instance also pays for instantiation.
+    for _ in 0..3 {
+        if !matches!(result, Err(CompileError::DeadlineExceeded { .. })) {
+            break;
+        }
         result = compiler.compile_model("items.malloy");
     }
     assert_eq!(result.unwrap().sources[0].name, "items");
