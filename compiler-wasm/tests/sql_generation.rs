@@ -314,3 +314,17 @@ fn calculation_partition_and_order() {
         "{sql}"
     );
 }
+
+#[test]
+fn nest_with_two_stages_limits_per_group() {
+    let query = "run: users -> {
+      group_by: state
+      nest: top_ages is { group_by: age; aggregate: user_count; order_by: user_count desc; limit: 2 } -> { aggregate: people is user_count.sum() }
+    }";
+    let sql = shop_query(query).sql;
+    assert!(
+        sql.contains("QUALIFY ROW_NUMBER() OVER (PARTITION BY __k0 ORDER BY \"user_count\" DESC NULLS LAST) <= 2"),
+        "{sql}"
+    );
+    assert!(sql.contains("base.\"__k0\" AS __k0"), "{sql}");
+}

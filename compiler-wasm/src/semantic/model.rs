@@ -260,6 +260,9 @@ pub struct Stage {
     /// The time zone in which timestamps are truncated and extracted, and
     /// timestamp literals are read; UTC when unset.
     pub timezone: Option<String>,
+    /// For the last stage of a nest with several stages, the stages before
+    /// it; its source is their output.
+    pub preceding: Vec<Stage>,
 }
 
 #[derive(Debug, Clone)]

@@ -335,11 +335,12 @@ impl Translator<'_> {
             index: None,
             sample: None,
             timezone: source.timezone.clone(),
+            preceding: Vec::new(),
         };
         let checks_before = self.pending_ungroup_checks.len();
         let mut having_asts: Vec<&ast::Expr> = Vec::new();
         let mut order_asts: Vec<(&ast::OrderItem, Span)> = Vec::new();
-        let mut nest_items: Vec<(usize, &ast::NestItem, Vec<String>, Span)> = Vec::new();
+        let mut nest_items: Vec<(usize, &ast::NestItem, Vec<String>)> = Vec::new();
         let mut calculations: Vec<(usize, &ast::QueryField, Vec<String>)> = Vec::new();
         for statement in &statements {
             let notes = annotation_texts(&statement.annotations);
@@ -400,7 +401,7 @@ impl Translator<'_> {
                         }
                         let mut item_notes = notes.clone();
                         item_notes.extend(annotation_texts(&item.annotations));
-                        nest_items.push((stage.fields.len(), item, item_notes, item.span));
+                        nest_items.push((stage.fields.len(), item, item_notes));
                         stage.fields.push(OutputField {
                             name,
                             value: OutputValue::Dimension(Expr::error()),
@@ -468,23 +469,27 @@ impl Translator<'_> {
                 .filter(|f| matches!(f.value, OutputValue::Dimension(_)))
                 .map(|f| f.name.clone()),
         );
-        for (position, item, notes, span) in nest_items {
+        for (position, item, notes) in nest_items {
             let expanded = self.expand_view(&source, &item.view)?;
-            if expanded.len() != 1 {
-                // TODO: nests with several stages are not translated yet.
-                self.error(
-                    "multistage-nest-not-supported",
-                    "A nest with several stages is not supported yet",
-                    span,
-                );
-                return None;
+            let mut parts = expanded.into_iter();
+            let first = parts.next()?;
+            let mut nested =
+                self.translate_stage(source.clone(), &first.bodies, Vec::new(), &dimensions)?;
+            // Later stages of a nest read the rows of the stage before,
+            // within each group of the enclosing stage.
+            let mut preceding = Vec::new();
+            for part in parts {
+                let previous = Rc::new(Query {
+                    stages: vec![nested.clone()],
+                    annotations: Vec::new(),
+                });
+                let next_source = Rc::new(query_output_source(previous));
+                preceding.push(nested);
+                nested = self.translate_stage(next_source, &part.bodies, Vec::new(), &[])?;
             }
-            let part = expanded.into_iter().next()?;
-            let nested =
-                self.translate_stage(source.clone(), &part.bodies, Vec::new(), &dimensions)?;
-            let mut field_notes = part.annotations;
+            nested.preceding = preceding;
+            let mut field_notes = first.annotations;
             field_notes.extend(notes);
-            let mut nested = nested;
             if nested.timezone.is_none() {
                 nested.timezone = stage.timezone.clone();
             }

@@ -8,6 +8,9 @@ use serde_json::{json, Map, Value};
 use crate::semantic::model::{FieldKind, OutputField, OutputValue, SourceDef, Stage, ViewDef};
 use crate::semantic::types::{DataType, NumberSubtype};
 
+/// Translates a view of a source, named as given, into its output stage.
+pub type ViewStage<'a> = dyn FnMut(&Rc<SourceDef>, &str, &ViewDef) -> Option<Stage> + 'a;
+
 /// The metadata tagline of a result field computed by an aggregate.
 pub const CALCULATION_TAG: &str = "#(malloy) calculation\n";
 
@@ -151,7 +154,7 @@ pub fn result_metadata_tag(stage: &Stage, limit: Option<u64>) -> Option<String> 
 pub fn source_info(
     name: &str,
     source: &Rc<SourceDef>,
-    view_stage: &mut dyn FnMut(&Rc<SourceDef>, &str, &ViewDef) -> Option<Stage>,
+    view_stage: &mut ViewStage<'_>,
 ) -> Value {
     let mut value = json!({
         "kind": "source",
@@ -166,7 +169,7 @@ pub fn source_info(
 
 fn source_schema(
     source: &Rc<SourceDef>,
-    view_stage: &mut dyn FnMut(&Rc<SourceDef>, &str, &ViewDef) -> Option<Stage>,
+    view_stage: &mut ViewStage<'_>,
 ) -> Value {
     // Scalar dimensions and measures come first, then array and record
     // dimensions, joins and views, each in definition order, as in the

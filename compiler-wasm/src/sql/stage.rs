@@ -25,6 +25,9 @@ struct Level {
     keys: Vec<(String, Expr)>,
     /// `where:` conditions of the enclosing levels.
     filters: Vec<Expr>,
+    /// The rows to read instead of the stage's source, for the later stages
+    /// of a nest.
+    relation: Option<String>,
 }
 
 fn key_column(index: usize) -> String {
@@ -101,11 +104,28 @@ impl Generator<'_> {
         }
     }
 
-    /// `FROM ... LEFT JOIN ...` for the root source and the planned joins.
-    fn relation_with_joins(
+    /// Returns the relation a stage reads: `replacement` when a nest's
+    /// earlier stage provides the rows, else the source, sampled on request.
+    fn base_relation(
         &self,
         root: &SourceDef,
         sample: Option<&str>,
+        replacement: Option<&str>,
+    ) -> String {
+        if let Some(rows) = replacement {
+            return rows.to_string();
+        }
+        let relation = self.relation_sql(root);
+        match sample {
+            Some(size) => format!("(SELECT * FROM {relation} AS unsampled USING SAMPLE {size})"),
+            None => relation,
+        }
+    }
+
+    /// `FROM ... LEFT JOIN ...` for the root relation and the planned joins.
+    fn relation_with_joins(
+        &self,
+        base: String,
         tree: &JoinTree,
         keyed: &[Vec<String>],
         context: &ExprContext,
@@ -118,11 +138,7 @@ impl Generator<'_> {
                 relation
             }
         };
-        let mut relation = self.relation_sql(root);
-        if let Some(size) = sample {
-            relation = format!("(SELECT * FROM {relation} AS unsampled USING SAMPLE {size})");
-        }
-        let mut sql = format!("FROM {} AS base", with_key(relation, &[]));
+        let mut sql = format!("FROM {} AS base", with_key(base, &[]));
         for join in &tree.joins {
             if let Relation::Unnest(array) = &join.join.source.relation {
                 let parent = &join.path[..join.path.len() - 1];
@@ -243,7 +259,7 @@ impl Generator<'_> {
                     }
                 }
             }
-            let sub = self.ungrouped_sql(stage, source, &filters, &kept, &extra, inner);
+            let sub = self.ungrouped_sql(stage, level, &filters, &kept, &extra, inner);
             let sub_alias = d.quote_identifier(&format!("__ungrouped{index}"));
             ungrouped.push((expr.clone(), format!("MAX({sub_alias}.\"__value\")")));
             ungrouped_joins.push((format!("(\n{sub}\n) AS {sub_alias}"), kept));
@@ -301,10 +317,11 @@ impl Generator<'_> {
             // A level with only nests still has one row per group.
             select.push("COUNT(1) AS \"__rows\"".to_string());
         }
+        let base = self.base_relation(source, stage.sample.as_deref(), level.relation.as_deref());
         let mut core = format!(
             "SELECT {}\n{}",
             select.join(",\n  "),
-            self.relation_with_joins(source, stage.sample.as_deref(), &tree, &keyed, &context)
+            self.relation_with_joins(base, &tree, &keyed, &context)
         );
         for (index, (relation, kept)) in ungrouped_joins.iter().enumerate() {
             let sub_alias = d.quote_identifier(&format!("__ungrouped{index}"));
@@ -350,6 +367,7 @@ impl Generator<'_> {
         let mut child = Level {
             keys: level.keys.clone(),
             filters: level.filters.clone(),
+            relation: None,
         };
         child.keys.extend(dimensions.iter().cloned());
         child.filters.extend(stage.filters.iter().cloned());
@@ -479,7 +497,12 @@ impl Generator<'_> {
             case_of(types, "NULL"),
             case_of(values, "NULL"),
             case_of(ranges, "NULL"),
-            self.relation_with_joins(source, stage.sample.as_deref(), &tree, &keyed, &context),
+            self.relation_with_joins(
+                self.base_relation(source, stage.sample.as_deref(), None),
+                &tree,
+                &keyed,
+                &context
+            ),
         );
 
         sql.push_str(&format!(
@@ -496,11 +519,77 @@ impl Generator<'_> {
         )
     }
 
+    /// Builds the rows of the last stage of a nest with several stages.
+    /// Each stage reads the rows of the one before, keeps the enclosing
+    /// keys and limits its rows within each enclosing group.
+    fn nest_pipeline_sql(&self, nested: &Stage, level: &Level) -> String {
+        let key_count = level.keys.len();
+        let first = &nested.preceding[0];
+        let mut rows = self.limit_per_group(first, self.level_sql(first, level), key_count);
+        let later = nested.preceding[1..].iter().chain(std::iter::once(nested));
+        for stage in later {
+            let keys = (0..key_count)
+                .map(|i| {
+                    let column = ExprKind::Column {
+                        path: Vec::new(),
+                        name: key_column(i),
+                    };
+                    (
+                        key_column(i),
+                        Expr::new(column, DataType::Null, Eval::Scalar),
+                    )
+                })
+                .collect();
+            let stage_level = Level {
+                keys,
+                filters: Vec::new(),
+                relation: Some(format!("(\n{rows}\n)")),
+            };
+            rows = self.level_sql(stage, &stage_level);
+            if !std::ptr::eq(stage, nested) {
+                rows = self.limit_per_group(stage, rows, key_count);
+            }
+        }
+        rows
+    }
+
+    /// Keeps the first `limit` rows of each enclosing group, in the stage's
+    /// order.
+    fn limit_per_group(&self, stage: &Stage, rows: String, key_count: usize) -> String {
+        let d = self.dialect;
+        let Some(limit) = stage.limit else {
+            return rows;
+        };
+        let mut window: Vec<String> = Vec::new();
+        if key_count > 0 {
+            let keys: Vec<String> = (0..key_count).map(key_column).collect();
+            window.push(format!("PARTITION BY {}", keys.join(", ")));
+        }
+        if !stage.order_by.is_empty() {
+            let terms: Vec<String> = stage
+                .order_by
+                .iter()
+                .map(|(index, descending)| {
+                    d.order_term(&d.quote_identifier(&stage.fields[*index].name), *descending)
+                })
+                .collect();
+            window.push(format!("ORDER BY {}", terms.join(", ")));
+        }
+        format!(
+            "SELECT * FROM (\n{rows}\n) AS grouped\nQUALIFY ROW_NUMBER() OVER ({}) <= {limit}",
+            window.join(" ")
+        )
+    }
+
     /// Builds one row per group of the enclosing levels, with the nest's rows as
     /// an ordered, limited list of records.
     fn nest_list_sql(&self, name: &str, nested: &Stage, level: &Level) -> String {
         let d = self.dialect;
-        let rows = self.level_sql(nested, level);
+        let rows = if nested.preceding.is_empty() {
+            self.level_sql(nested, level)
+        } else {
+            self.nest_pipeline_sql(nested, level)
+        };
         let fields: Vec<(String, String)> = nested
             .fields
             .iter()
@@ -539,13 +628,15 @@ impl Generator<'_> {
     fn ungrouped_sql(
         &self,
         stage: &Stage,
-        source: &SourceDef,
+        level: &Level,
         filters: &[Expr],
         kept: &[Expr],
         extra: &[Expr],
         measure: &Expr,
     ) -> String {
         let d = self.dialect;
+        let source = &*stage.source;
+        let replacement = level.relation.as_deref();
         let mut analysed: Vec<&Expr> = Vec::new();
         analysed.extend(kept.iter());
         analysed.extend(extra.iter());
@@ -579,7 +670,12 @@ impl Generator<'_> {
         let mut sql = format!(
             "SELECT {}\n{}",
             select.join(", "),
-            self.relation_with_joins(source, None, &tree, &keyed, &context)
+            self.relation_with_joins(
+                self.base_relation(source, None, replacement),
+                &tree,
+                &keyed,
+                &context
+            )
         );
         if !filters.is_empty() {
             let conditions: Vec<String> = filters.iter().map(|f| context.render(f)).collect();
