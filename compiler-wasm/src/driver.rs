@@ -391,6 +391,13 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
     if let Some(tag) = schema::result_metadata_tag(last, last.limit) {
         annotations.push(tag);
     }
+    // The reference names the source and the query in separate metadata
+    // lines; an ad-hoc query is `__stage0`.
+    if let Some(source) = &source_name {
+        annotations.push(format!("#(malloy) source.name = {source}\n"));
+    }
+    let shown_query_name = query_name.as_deref().unwrap_or("__stage0");
+    annotations.push(format!("#(malloy) query_name = {shown_query_name}\n"));
     Ok(QueryOutput {
         sql,
         connection_name: last.source.connection.clone(),

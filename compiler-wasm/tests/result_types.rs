@@ -107,5 +107,7 @@ fn result_annotations_list_taglines_and_metadata() {
         output.annotations[1],
         "#(malloy) limit = 3 ordered_by = [{ user_count = desc }]\n"
     );
+    assert_eq!(output.annotations[2], "#(malloy) source.name = users\n");
+    assert_eq!(output.annotations[3], "#(malloy) query_name = __stage0\n");
     assert_eq!(output.source_name.as_deref(), Some("users"));
 }
