@@ -6,14 +6,17 @@
 #   scripts/record-sample-expectations.sh [PACKAGE...]   (default: every package)
 #
 # Writes malloy-samples/<package>/expected/<model>.<source>.<view>.json for
-# views and <model>.<query>.json for named queries: a JSON array of rows,
-# as `malloy-ref run` prints them. Re-run it after changing the data
+# views, <model>.<query>.json for named queries and
+# <notebook>.cell<N>.json for each notebook cell that returns rows (N
+# counts all cells from 0, as `malloy-ref notebook` does): a JSON array of
+# rows, as `malloy-ref run` prints them. Re-run it after changing the data
 # generator or a model. It fails when the reference rejects a query or when
 # rows tie on their order_by keys, because tied rows may come back in
 # another order and would make the comparison flaky.
 #
 # Needs Node.js 20+ and python3. MALLOY_REF overrides the reference CLI
-# (default: /work/shared/conformance/malloy-ref).
+# (default: /work/shared/conformance/malloy-ref), and SAMPLES_PROFILE the cargo
+# profile of the data generator (default: release).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$REPO_ROOT"
@@ -24,10 +27,14 @@ if [ ! -x "$MALLOY_REF" ]; then
   exit 2
 fi
 
-generator="$CARGO_TARGET_DIR/release/generate-samples"
-if [ ! -x "$generator" ]; then
-  cargo build --release -p malloy-publisher --bin generate-samples
-fi
+# Always built, so a stale binary cannot write old data. SAMPLES_PROFILE picks the
+# cargo profile (default release; dev reuses a debug build).
+profile="${SAMPLES_PROFILE:-release}"
+cargo build --profile "$profile" -p malloy-publisher --bin generate-samples
+case "$profile" in
+  dev) generator="$CARGO_TARGET_DIR/debug/generate-samples" ;;
+  *) generator="$CARGO_TARGET_DIR/$profile/generate-samples" ;;
+esac
 "$generator" --root malloy-samples
 
 if [ "$#" -gt 0 ]; then
@@ -98,10 +105,32 @@ for answer in answers:
     written.add(path.name)
     print(f"  {answer['id']}: {len(rows)} rows")
 
+# Every cell of each notebook, run in order by the reference. A cell that
+# fails is a problem, and cells without rows (markdown, imports, source
+# definitions) get no file.
+for notebook in sorted(package.glob("*.malloynb")):
+    run = subprocess.run([ref, "notebook", str(notebook), "--compact"], capture_output=True, text=True)
+    try:
+        cells = json.loads(run.stdout)["cells"]
+    except (ValueError, KeyError):
+        problems.append(f"{notebook}: the reference failed to run the notebook: {run.stderr.strip()}")
+        continue
+    for cell in cells:
+        cell_id = f"{notebook.stem}.cell{cell['index']}"
+        if "error" in cell:
+            problems.append(f"{cell_id}: {cell['error'].get('message')}")
+            continue
+        if "rows" not in cell:
+            continue
+        path = expected / f"{cell_id}.json"
+        path.write_text("[\n" + ",\n".join(json.dumps(row) for row in cell["rows"]) + "\n]\n")
+        written.add(path.name)
+        print(f"  {cell_id}: {len(cell['rows'])} rows")
+
 for stale in sorted(expected.glob("*.json")):
     if stale.name not in written:
         stale.unlink()
-        print(f"  removed {stale.name}: no such view or query any more")
+        print(f"  removed {stale.name}: no such view, query or notebook cell any more")
 
 if problems:
     sys.exit("\n".join(problems))

@@ -136,7 +136,10 @@ impl Case {
 
 /// Reads the cases from the file names: `<model>.<source>.<view>.json` or
 /// `<model>.<query>.json`. Malloy names contain no dots, so the number of
-/// parts separates the two kinds.
+/// parts separates the two kinds. Notebook cell recordings,
+/// `<notebook>.cell<N>.json`, are skipped.
+// TODO: check the notebook cells too once the server runs them
+// (GET .../notebooks/{path}/cells/{index}).
 fn recorded_cases() -> Vec<Case> {
     let mut cases = Vec::new();
     let mut packages: Vec<PathBuf> = std::fs::read_dir(samples_dir())
@@ -166,6 +169,9 @@ fn recorded_cases() -> Vec<Case> {
                 continue;
             };
             let parts: Vec<&str> = stem.split('.').collect();
+            if is_notebook_cell(&package_dir, &parts) {
+                continue;
+            }
             let (model, source, query) = match parts.as_slice() {
                 [model, source, view] => (model, Some(source.to_string()), view),
                 [model, query] => (model, None, query),
@@ -184,6 +190,18 @@ fn recorded_cases() -> Vec<Case> {
         }
     }
     cases
+}
+
+/// Tells whether the parts of a recording's file name, split at dots, name
+/// a cell of a notebook in the package: `<notebook>.cell<N>`.
+fn is_notebook_cell(package_dir: &Path, parts: &[&str]) -> bool {
+    let [notebook, cell] = parts else {
+        return false;
+    };
+    let is_cell = cell
+        .strip_prefix("cell")
+        .is_some_and(|index| !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()));
+    is_cell && package_dir.join(format!("{notebook}.malloynb")).is_file()
 }
 
 /// Converts a `Malloy.Result` to plain rows, as the reference prints them:
@@ -525,4 +543,30 @@ fn plain_rows_convert_cells() {
     assert_eq!(rows[0]["n"], json!("12345678901234567"));
     assert_eq!(rows[0]["missing"], Value::Null);
     assert_eq!(rows[0]["nest"], json!([{"ok": true}]));
+}
+
+#[test]
+fn notebook_cells_are_told_apart() {
+    let package = tempfile::tempdir().unwrap();
+    std::fs::write(package.path().join("tour.malloynb"), ">>>malloy\n").unwrap();
+    assert!(is_notebook_cell(package.path(), &["tour", "cell3"]));
+    assert!(!is_notebook_cell(package.path(), &["tour", "cell"]));
+    assert!(!is_notebook_cell(package.path(), &["tour", "cellar"]));
+    assert!(!is_notebook_cell(package.path(), &["other", "cell3"]));
+    assert!(!is_notebook_cell(package.path(), &["tour", "src", "cell3"]));
+}
+
+#[test]
+fn recorded_cases_cover_every_package() {
+    let cases = recorded_cases();
+    for package in ["faa", "ecommerce", "movies"] {
+        assert!(
+            cases.iter().any(|case| case.package == package),
+            "no recorded views for the {package} package"
+        );
+    }
+    assert!(
+        cases.iter().all(|case| !case.query.starts_with("cell")),
+        "a notebook cell recording was read as a view"
+    );
 }
