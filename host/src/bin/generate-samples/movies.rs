@@ -152,7 +152,7 @@ struct Title {
     start_year: Option<i64>,
     runtime_minutes: Option<i64>,
     genres: Vec<&'static str>,
-    /// (average, votes), or `None` for a title nobody rated.
+    /// (average, votes), or `None` for a title without votes.
     rating: Option<(f64, i64)>,
 }
 
@@ -391,7 +391,7 @@ fn generate_principals(rng: &mut Rng, titles: &[Title], people: &[Person]) -> Ve
         year.is_none_or(|year| (start..=end).contains(&year))
     };
     // Draws a popular person whose career covers the title's year. After 40
-    // misses it picks any active person, and if nobody is active, the last draw.
+    // misses it picks any active person, or keeps the last draw when no one is active.
     let pick_active = |rng: &mut Rng, pool: &[usize], weights: &Weighted, year: Option<i64>| {
         let mut person = pool[weights.sample(rng)];
         for _ in 0..40 {
