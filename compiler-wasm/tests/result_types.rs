@@ -50,7 +50,7 @@ fn truncation_sets_the_timeframe() {
 #[test]
 fn division_is_decimal_and_functions_lose_the_subtype() {
     let fields = schema_fields(&shop_query(
-        "run: users -> { select: half is age / 2, f is floor(age), n is age + 1 }",
+        "run: users -> { select: half is age / 2, f is floor(age), n is age + 1, r is age % 10 }",
     ));
     assert_eq!(
         fields[0]["type"],
@@ -60,6 +60,11 @@ fn division_is_decimal_and_functions_lose_the_subtype() {
     assert_eq!(
         fields[2]["type"],
         json!({"kind": "number_type", "subtype": "integer"})
+    );
+    assert_eq!(
+        fields[3]["type"],
+        json!({"kind": "number_type", "subtype": "decimal"}),
+        "the reference types % as decimal"
     );
 }
 

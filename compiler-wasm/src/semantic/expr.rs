@@ -63,7 +63,7 @@ fn binary(op: BinaryOp, left: Expr, right: Expr, ty: DataType) -> Expr {
     )
 }
 
-/// Returns the subtype of `a op b` for `+`, `-`, `*` and `%`.
+/// Returns the subtype of `a op b` for `+`, `-` and `*`.
 fn arithmetic_type(left: &DataType, right: &DataType) -> DataType {
     use NumberSubtype::*;
     let subtype = |t: &DataType| match t {
@@ -717,7 +717,11 @@ impl Translator<'_> {
                         BinaryOp::Divide,
                         DataType::Number(Some(NumberSubtype::Decimal)),
                     ),
-                    _ => (BinaryOp::Modulo, arithmetic_type(&left.ty, &right.ty)),
+                    // The reference types `%` as decimal, like `/`.
+                    _ => (
+                        BinaryOp::Modulo,
+                        DataType::Number(Some(NumberSubtype::Decimal)),
+                    ),
                 };
                 binary(ir_op, left, right, ty)
             }
