@@ -640,3 +640,24 @@ fn databases_and_about() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"readme": "# Shop\n"}));
 }
+
+#[test]
+fn playground_routes_are_mounted() {
+    let server = server();
+    let (status, body) = server.get("/projects/shop/packages/shop/compile-inputs");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["files"]["items.malloy"], SHOP_MODEL);
+    assert!(body["brokenModels"]["broken.malloy"].is_string(), "{body}");
+
+    let page = server
+        .client
+        .get(server.base.replace("/api/v0", "/playground/"))
+        .send()
+        .unwrap();
+    // Either the built page or the 404 that says how to build it.
+    assert!(
+        page.status() == StatusCode::OK || page.status() == StatusCode::NOT_FOUND,
+        "{}",
+        page.status()
+    );
+}

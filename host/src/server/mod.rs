@@ -7,6 +7,7 @@
 mod databases;
 mod error;
 mod models;
+pub mod playground;
 mod projects;
 mod query;
 
@@ -56,7 +57,9 @@ impl Family {
     }
 }
 
-/// Builds the router with every route, CORS and request tracing.
+/// Builds the router with every route, CORS and request tracing. The
+/// browser playground is served at `/playground` from
+/// [`playground::default_web_dir`].
 pub fn app(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(HeaderValue::from_static(CONSOLE_ORIGIN))
@@ -102,6 +105,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v0/status", get(projects::status))
         .merge(family_routes(Family::Projects))
         .merge(family_routes(Family::Environments))
+        .merge(playground::router(playground::default_web_dir(), false))
         .fallback(unknown_route)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(trace)
