@@ -1,11 +1,11 @@
 // The package compiler of the page: the compiler's wasm-bindgen build over
 // one package's model files and schemas.
 //
-// The server hands over the model texts once (`compile-inputs`); schemas are
-// fetched when a compilation reports them missing, and then cached, so
-// compiling while typing needs no request.
+// The server sends the model texts once (`compile-inputs`). Schemas are
+// fetched when a compilation reports them missing and then kept, so
+// compiling while typing sends no request.
 
-/** The path of the package's API under `/api/v0`. */
+/** Returns the path of the package's API under `/api/v0`. */
 export function packagePath(project, pkg) {
   return `/api/v0/projects/${encodeURIComponent(project)}/packages/${encodeURIComponent(pkg)}`;
 }

@@ -82,6 +82,7 @@ export class Editor {
       boundaries.add(mark.end);
     }
     const points = [...boundaries].sort((a, b) => a - b);
+
     const fragment = document.createDocumentFragment();
     let tokenIndex = 0;
     for (let i = 0; i + 1 < points.length; i++) {
@@ -103,6 +104,7 @@ export class Editor {
       span.textContent = text.slice(start, end);
       fragment.append(span);
     }
+
     // A trailing newline needs content after it to keep the overlay's height.
     fragment.append(document.createTextNode('\n'));
     this.overlay.replaceChildren(fragment);

@@ -1,6 +1,7 @@
-// The playground page: pick a model, browse its sources, write a query
-// with diagnostics compiled in the page, run it on the server and render
-// the result; or read a notebook with its cells' results.
+// The playground page. The user picks a model, browses its sources and
+// writes a query that the page compiles as they type. Run sends the query
+// to the server and renders the result. A notebook shows its cells with
+// their results instead.
 
 import init, * as wasm from './pkg/malloy_compiler.js';
 import { fetchJson, loadPackageCompiler, packagePath } from './compiler.js';
@@ -118,6 +119,7 @@ async function selectModel(modelPath) {
   if (generation !== state.generation) {
     return;
   }
+
   renderSources(compiled.error ? [] : compiled.sourceInfos.map((text) => JSON.parse(text)));
   if (compiled.error) {
     setStatus(`${modelPath}: ${compiled.error.message}`, true);
@@ -126,6 +128,7 @@ async function selectModel(modelPath) {
   } else {
     setStatus(`${modelPath} loaded`);
   }
+
   if (initialQuery !== null) {
     const query = initialQuery;
     initialQuery = null;
@@ -280,6 +283,7 @@ async function openNotebook(path) {
     view.textContent = `${path} is not in this package.`;
     return;
   }
+
   const cells = parseNotebook(text);
   const title = document.createElement('h2');
   title.textContent = path;
@@ -303,6 +307,7 @@ async function openNotebook(path) {
     view.append(container);
   });
   setStatus(`${path}: ${cells.length} cells`);
+
   for (const { index, output } of pending) {
     if (generation !== state.generation) {
       return;

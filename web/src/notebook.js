@@ -1,5 +1,5 @@
-// Notebooks (`.malloynb`): split into Markdown and Malloy cells, where each
-// Malloy cell sees the definitions of the cells above it.
+// Notebooks (`.malloynb`): Markdown and Malloy cells. Each Malloy cell can
+// use the definitions of the cells above it.
 
 /** Splits notebook text at `>>>markdown` and `>>>malloy` lines into `[{type, text}]`. */
 export function parseNotebook(text) {
@@ -25,9 +25,9 @@ export function hasRun(text) {
 }
 
 /**
- * Turns the Malloy cells up to `index` into a query request for the query
- * endpoint, which rejects `import` in query text: the first imported model
- * becomes the request's model and the import statements become spaces, so
+ * Turns the Malloy cells up to `index` into a query request. The query
+ * endpoint rejects `import` in query text, so the first imported model
+ * becomes the request's model. The import statements become spaces, so
  * problem positions still match the text. Throws when nothing is imported.
  */
 export function cellRequest(cells, index, notebookPath) {

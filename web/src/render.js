@@ -1,6 +1,6 @@
-// Renders query results: tables with nested views as nested tables, and
-// charts or a dashboard where the result or a nested view asks for one with
-// a `# bar_chart`, `# line_chart` or `# dashboard` annotation.
+// Renders query results: tables with nested views as nested tables. A
+// `# bar_chart`, `# line_chart` or `# dashboard` annotation on the result or
+// on a nested view selects a chart or a dashboard instead.
 
 import { renderChart } from './charts.js';
 import { formatValue, isCalculation, isNestedTable, renderTags, resultTable } from './format.js';

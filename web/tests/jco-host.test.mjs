@@ -1,8 +1,8 @@
 // Runs the compiler component (target/wasm32-wasip2) under a second
-// WebAssembly host: jco transpiles it to JavaScript, and the `host`
-// interface of wit/malloy-compiler.wit is implemented here in JavaScript,
-// reading model files from disk and table schemas from a fixture recorded
-// from our server, so no DuckDB is involved.
+// WebAssembly host. jco transpiles it to JavaScript, and this file
+// implements the `host` interface of wit/malloy-compiler.wit. Model files
+// come from disk and table schemas from a fixture recorded from our
+// server, so no DuckDB is involved.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

@@ -38,6 +38,9 @@ before(async () => {
       ],
     }],
   });
+  const inputs = await fetch(`${server.url}/api/v0/projects/home/packages/faa/compile-inputs`);
+  assert.equal(inputs.status, 200,
+    'the server lacks the playground routes: merge server::playground::router into the router in host/src/server/mod.rs');
   const profile = join(work, 'chromium-profile');
   mkdirSync(profile);
   context = await chromium.launchPersistentContext(profile, {

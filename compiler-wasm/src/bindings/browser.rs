@@ -45,7 +45,7 @@ fn start() {
     }));
 }
 
-/// Returns the message of the most recent panic, if any, and forgets it.
+/// Returns the message of the most recent panic, if any, and clears it.
 ///
 /// After a panic the module's memory may be inconsistent, so the page
 /// should load the module again before compiling more.
@@ -308,7 +308,8 @@ impl BrowserCompiler {
 
     fn finish(&self, output: Result<Value, Vec<Problem>>) -> String {
         let missing = self.host.take_missing().to_json();
-        let mut value = output.unwrap_or_else(|problems| json!({"ok": false, "problems": problems}));
+        let mut value =
+            output.unwrap_or_else(|problems| json!({"ok": false, "problems": problems}));
         value["missingSchemas"] = missing;
         value.to_string()
     }

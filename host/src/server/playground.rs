@@ -3,8 +3,8 @@
 //! the browser with the compiler's wasm-bindgen build.
 //!
 //! The page compiles on every keystroke with no server round trip, so it
-//! first loads a package's inputs once: `GET {package}/compile-inputs`
-//! returns the text of every model and notebook, and `POST
+//! loads a package's inputs once. `GET {package}/compile-inputs` returns
+//! the text of every model and notebook. `POST
 //! {package}/compile-inputs/schemas` describes the tables and SQL queries
 //! that the in-page compiler reports missing. The server describes only
 //! tables and SQL text that occur in the package's own model files, so the
@@ -84,8 +84,8 @@ pub fn router(web_dir: PathBuf, serve_at_root: bool) -> Router<AppState> {
     router
 }
 
-/// Replies to a path under `/playground` that has no file: a 404 that says
-/// how to build the page when it is not built at all.
+/// Returns the 404 for a path under `/playground` that has no file. When
+/// the page is not built at all, the message explains how to build it.
 async fn missing_page(web_dir: PathBuf) -> AppError {
     if web_dir.join("index.html").is_file() {
         AppError::not_found("No such file in the playground.")
@@ -213,7 +213,8 @@ fn describe_all(package: &LoadedPackage, request: &SchemaRequest) -> Result<Valu
         .keys()
         .map(|path| read_text(&host, path))
         .collect::<Result<_, _>>()?;
-    let used = |text: &str| !text.is_empty() && model_texts.iter().any(|model| model.contains(text));
+    let used =
+        |text: &str| !text.is_empty() && model_texts.iter().any(|model| model.contains(text));
 
     let mut tables = Vec::new();
     for table in &request.tables {
