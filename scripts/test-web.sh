@@ -5,6 +5,7 @@
 #                            conformance case (needs the conformance kit)
 #   jco-host.test.mjs        the compiler component under jco, with the host
 #                            interface written in JavaScript
+#   format.test.mjs          value formatting and notebook parsing
 #
 # Usage: scripts/test-web.sh [node --test options]
 #   CHROMIUM_PATH   the Chromium binary (default /usr/bin/chromium; on

@@ -170,6 +170,37 @@ test('run shows a table with a nested chart', async () => {
   }
 });
 
+test('dashboard with a line chart', async () => {
+  const query = [
+    '# dashboard',
+    'run: flights -> {',
+    '  aggregate: flight_count, cancelled_count',
+    '  # line_chart',
+    '  nest: by_year is {',
+    '    group_by: dep_year is dep_time.year',
+    '    aggregate: flight_count',
+    '  }',
+    '}',
+  ].join('\n');
+  await page.fill('#editor textarea', query);
+  assert.equal(await page.locator('#problems li').count(), 0, await page.textContent('#problems'));
+  await page.click('#run');
+  await page.waitForSelector('#results .dashboard', { timeout: 60_000 });
+
+  const reply = await fetch(`${server.url}/api/v0/projects/home/packages/faa/models/flights.malloy/query`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }),
+  });
+  const row = JSON.parse((await reply.json()).result).data.array_value[0].record_value;
+  const labels = await page.locator('#results .dashboard-label').allTextContents();
+  assert.deepEqual(labels, ['flight_count', 'cancelled_count']);
+  const values = await page.locator('#results .dashboard-value').allTextContents();
+  assert.deepEqual(values, [row[0].number_value.toLocaleString('en-US'), row[1].number_value.toLocaleString('en-US')]);
+  const years = row[2].array_value.length;
+  assert.ok(years >= 2);
+  const points = await page.getAttribute('#results .chart-line polyline', 'points');
+  assert.equal(points.trim().split(/\s+/).length, years);
+});
+
 test('notebook renders markdown and results', async () => {
   await page.selectOption('#notebook', 'tour.malloynb');
   await page.waitForFunction(
