@@ -187,14 +187,23 @@ pub fn compile_model(host: &dyn Host, model_path: &str) -> Result<ModelOutput, V
     let mut entries = Vec::new();
     let mut sources = Vec::new();
     let mut queries = Vec::new();
+    // Joined sources are usually the model's own sources, shared by
+    // reference, so each view is translated once however often it appears.
+    let mut translated_views: HashMap<(*const SourceDef, String), Option<Stage>> = HashMap::new();
     for name in &model.exported {
         match model.lookup(name) {
             Some(ModelEntry::Source(source)) => {
-                // Each view of the source is translated once, for both its
-                // schema and the summary.
                 let mut view_stages: Vec<(String, Option<Stage>)> = Vec::new();
                 let mut view_stage = |of: &Rc<SourceDef>, view_name: &str, view: &ViewDef| {
-                    let stage = translator.view_stage(of.clone(), &view.view);
+                    let key = (Rc::as_ptr(of), view_name.to_string());
+                    let stage = match translated_views.get(&key) {
+                        Some(stage) => stage.clone(),
+                        None => {
+                            let stage = translator.view_stage(of.clone(), &view.view);
+                            translated_views.insert(key, stage.clone());
+                            stage
+                        }
+                    };
                     if Rc::ptr_eq(of, source) {
                         view_stages.push((view_name.to_string(), stage.clone()));
                     }
