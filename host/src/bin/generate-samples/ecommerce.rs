@@ -344,17 +344,18 @@ fn generate_users(rng: &mut Rng) -> Vec<User> {
             let age = (18.0 + rng.exponential(14.0)).min(85.0).round() as i64;
             let city = format!("{}{}", rng.pick(CITY_STARTS), rng.pick(CITY_ENDS));
             let day = FIRST_DAY + days.sample(rng) as i64;
+            let first_name = *rng.pick(if female { FEMALE_NAMES } else { MALE_NAMES });
+            let last_name = *rng.pick(LAST_NAMES);
+            let age = (!rng.chance(0.015)).then_some(age);
+            let city = (!rng.chance(0.02)).then_some(city);
+            let state = *rng.pick(regions);
             User {
-                first_name: if female {
-                    *rng.pick(FEMALE_NAMES)
-                } else {
-                    *rng.pick(MALE_NAMES)
-                },
-                last_name: *rng.pick(LAST_NAMES),
+                first_name,
+                last_name,
                 gender: if female { "F" } else { "M" },
-                age: (!rng.chance(0.015)).then_some(age),
-                city: (!rng.chance(0.02)).then_some(city),
-                state: *rng.pick(regions),
+                age,
+                city,
+                state,
                 country,
                 created_at: day * SECONDS_PER_DAY + rng.between(0, SECONDS_PER_DAY - 1),
                 traffic_source: TRAFFIC_SOURCES[sources.sample(rng)].0,
