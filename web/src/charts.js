@@ -50,8 +50,10 @@ export function renderChart(table, kind) {
   const labels = rows.map((row) => formatValue(row[xIndex], axes.x.type));
   const values = series.map(({ index }) => rows.map((row) => numericValue(row[index])));
   const all = values.flat().filter((value) => value !== null);
-  const max = Math.max(0, ...all);
-  const min = Math.min(0, ...all);
+  // The axis runs from zero (or the lowest value) to a round number at or above the highest.
+  const step = tickStep(Math.min(0, ...all), Math.max(0, ...all));
+  const max = Math.ceil(Math.max(0, ...all) / step) * step;
+  const min = Math.floor(Math.min(0, ...all) / step) * step;
   const span = max - min || 1;
 
   const svg = element('svg', {
@@ -61,9 +63,9 @@ export function renderChart(table, kind) {
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right;
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom;
   const y = (value) => MARGIN.top + plotHeight - ((value - min) / span) * plotHeight;
-  const step = plotWidth / Math.max(1, rows.length);
+  const band = plotWidth / Math.max(1, rows.length);
 
-  for (const tick of ticks(min, max)) {
+  for (const tick of ticks(min, max, step)) {
     svg.append(element('line', { x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(tick), y2: y(tick), class: 'grid' }));
     const label = element('text', { x: MARGIN.left - 6, y: y(tick) + 4, 'text-anchor': 'end', class: 'tick' });
     label.textContent = formatValue(tick, { kind: 'number_type' });
@@ -78,7 +80,7 @@ export function renderChart(table, kind) {
       }
       const top = y(Math.max(value, 0));
       const bar = element('rect', {
-        x: MARGIN.left + i * step + step * 0.1, y: top, width: step * 0.8,
+        x: MARGIN.left + i * band + band * 0.1, y: top, width: band * 0.8,
         height: Math.max(1, Math.abs(y(value) - y(0))), fill: SERIES_COLORS[0], class: 'bar',
       });
       const title = element('title', {});
@@ -89,7 +91,7 @@ export function renderChart(table, kind) {
   } else {
     values.forEach((line, s) => {
       const points = line
-        .map((value, i) => (value === null ? null : `${MARGIN.left + i * step + step / 2},${y(value)}`))
+        .map((value, i) => (value === null ? null : `${MARGIN.left + i * band + band / 2},${y(value)}`))
         .filter(Boolean);
       svg.append(element('polyline', { points: points.join(' '), fill: 'none', stroke: SERIES_COLORS[s % SERIES_COLORS.length], 'stroke-width': 2, class: 'line' }));
     });
@@ -101,7 +103,7 @@ export function renderChart(table, kind) {
     if (i % every !== 0) {
       return;
     }
-    const x = MARGIN.left + i * step + step / 2;
+    const x = MARGIN.left + i * band + band / 2;
     const label = element('text', {
       x, y: MARGIN.top + plotHeight + 14, 'text-anchor': 'end', class: 'tick',
       transform: `rotate(-30 ${x} ${MARGIN.top + plotHeight + 14})`,
@@ -125,14 +127,17 @@ export function renderChart(table, kind) {
   return figure;
 }
 
-/** Returns about five round tick values from `min` to `max`. */
-function ticks(min, max) {
-  const span = max - min || 1;
-  const rough = span / 5;
+/** Returns a round distance between ticks that gives about five ticks from `min` to `max`. */
+function tickStep(min, max) {
+  const rough = (max - min || 1) / 5;
   const magnitude = 10 ** Math.floor(Math.log10(rough));
-  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= rough) ?? rough;
+  return [1, 2, 5, 10].map((m) => m * magnitude).find((candidate) => candidate >= rough) ?? rough;
+}
+
+/** Returns the multiples of `step` from `min` to `max`. */
+function ticks(min, max, step) {
   const values = [];
-  for (let value = Math.ceil(min / step) * step; value <= max + step * 1e-9; value += step) {
+  for (let value = min; value <= max + step * 1e-9; value += step) {
     values.push(Number(value.toPrecision(12)));
   }
   return values;

@@ -165,8 +165,8 @@ test('run shows a table with a nested chart', async () => {
   assert.ok(await page.locator('#results .chart-bar svg rect.bar').count() >= 3);
   assert.match(await status(), /^3 rows$/);
   if (SCREENSHOT_DIR) {
+    await page.evaluate(() => { document.getElementById('sources').scrollTop = 0; });
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'playground.png') });
-    await page.locator('#results .chart-bar').first().screenshot({ path: join(SCREENSHOT_DIR, 'playground-chart.png') });
   }
 });
 
@@ -220,5 +220,6 @@ test('notebook renders markdown and results', async () => {
   assert.equal(await bars.count(), 5);
   if (SCREENSHOT_DIR) {
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'playground-notebook.png'), fullPage: true });
+    await page.locator('#notebook-view .chart-bar').first().screenshot({ path: join(SCREENSHOT_DIR, 'playground-chart.png') });
   }
 });
