@@ -115,9 +115,6 @@ pub enum ExprKind {
         path: Vec<String>,
         name: String,
     },
-    /// An output field of the current stage, by name; used by `calculate`
-    /// and `having` expressions that name outputs.
-    Output(String),
     Literal(Literal),
     Negate(Box<Expr>),
     Not(Box<Expr>),
@@ -261,7 +258,6 @@ impl Expr {
     fn children(&self) -> Vec<&Expr> {
         match &self.kind {
             ExprKind::Column { .. }
-            | ExprKind::Output(_)
             | ExprKind::Literal(_)
             | ExprKind::EachValue { .. } => vec![],
             ExprKind::Negate(e) | ExprKind::Not(e) => vec![e],
@@ -317,7 +313,6 @@ impl Expr {
     fn children_mut(&mut self) -> Vec<&mut Expr> {
         match &mut self.kind {
             ExprKind::Column { .. }
-            | ExprKind::Output(_)
             | ExprKind::Literal(_)
             | ExprKind::EachValue { .. } => vec![],
             ExprKind::Negate(e) | ExprKind::Not(e) => vec![e],

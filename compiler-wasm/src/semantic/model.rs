@@ -249,8 +249,6 @@ pub struct Stage {
     pub having: Vec<Expr>,
     /// Output positions (0-based) with a descending flag.
     pub order_by: Vec<(usize, bool)>,
-    /// Whether `order_by` was written or derived by the default rule.
-    pub ordered_explicitly: bool,
     pub limit: Option<u64>,
     pub annotations: Vec<String>,
     /// Set for [`StageKind::Index`] stages.

@@ -329,7 +329,6 @@ impl Translator<'_> {
             filters: Vec::new(),
             having: Vec::new(),
             order_by: Vec::new(),
-            ordered_explicitly: false,
             limit: None,
             annotations,
             index: None,
@@ -576,7 +575,6 @@ impl Translator<'_> {
             };
             let descending = matches!(item.direction, Some(ast::OrderDirection::Desc));
             stage.order_by.push((index, descending));
-            stage.ordered_explicitly = true;
         }
         if stage.order_by.is_empty() && stage.kind == StageKind::Reduce {
             stage.order_by = default_ordering(&stage);

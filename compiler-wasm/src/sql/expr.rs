@@ -49,7 +49,6 @@ impl ExprContext<'_> {
             ExprKind::Column { path, name } => {
                 format!("{}.{}", alias(d, path), d.quote_identifier(name))
             }
-            ExprKind::Output(name) => d.quote_identifier(name),
             ExprKind::Literal(literal) => match literal {
                 Literal::Number(text) => text.clone(),
                 Literal::String(text) | Literal::Regex(text) => d.string_literal(text),
