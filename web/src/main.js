@@ -39,6 +39,14 @@ function setStatus(text, isError = false) {
   elements.status.classList.toggle('error', isError);
 }
 
+/** Wraps an async event handler so that its failure shows in the status line. */
+function reportingErrors(handler) {
+  return () => handler().catch((error) => {
+    setStatus(error.message, true);
+    console.error(error);
+  });
+}
+
 function fillSelect(select, values, selected) {
   select.replaceChildren(...values.map((value) => new Option(value.label ?? value, value.value ?? value)));
   if (selected !== undefined && values.some((value) => (value.value ?? value) === selected)) {
@@ -50,30 +58,27 @@ async function start() {
   await init({ module_or_path: new URL('./pkg/malloy_compiler_bg.wasm', import.meta.url) });
   const projects = await api('/api/v0/projects');
   fillSelect(elements.project, projects.map((project) => project.name), params.get('project'));
-  elements.project.addEventListener('change', () => selectProject(elements.project.value));
-  elements.package.addEventListener('change', () => selectPackage(elements.package.value));
-  elements.model.addEventListener('change', () => selectModel(elements.model.value));
-  elements.notebook.addEventListener('change', () => {
-    if (elements.notebook.value) {
-      openNotebook(elements.notebook.value);
-    } else {
-      selectModel(elements.model.value);
-    }
-  });
+  elements.project.addEventListener('change', reportingErrors(() => selectProject(elements.project.value)));
+  elements.package.addEventListener('change', reportingErrors(() => selectPackage(elements.package.value)));
+  elements.model.addEventListener('change', reportingErrors(() => selectModel(elements.model.value)));
+  elements.notebook.addEventListener('change', reportingErrors(() => (
+    elements.notebook.value ? openNotebook(elements.notebook.value) : selectModel(elements.model.value)
+  )));
   elements.run.addEventListener('click', () => runQuery());
   if (projects.length === 0) {
     setStatus('The server has no projects.', true);
     return;
   }
-  await selectProject(elements.project.value, params.get('package'));
+  // The URL parameters choose the first selection only.
+  await selectProject(elements.project.value, params.get('package'), params.get('model'), params.get('notebook'));
 }
 
-async function selectProject(project, preferredPackage) {
+async function selectProject(project, preferredPackage, preferredModel, preferredNotebook) {
   state.project = project;
   const packages = await api(`/api/v0/projects/${encodeURIComponent(project)}/packages`);
   fillSelect(elements.package, packages.map((pkg) => pkg.name), preferredPackage ?? undefined);
   if (packages.length > 0) {
-    await selectPackage(elements.package.value, params.get('model'), params.get('notebook'));
+    await selectPackage(elements.package.value, preferredModel, preferredNotebook);
   }
 }
 

@@ -201,6 +201,24 @@ test('dashboard with a line chart', async () => {
   assert.equal(points.trim().split(/\s+/).length, years);
 });
 
+test('schema route rejects unused tables', async () => {
+  const schemas = `${server.url}/api/v0/projects/home/packages/faa/compile-inputs/schemas`;
+  const describe = (tables) => fetch(schemas, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tables }),
+  });
+  const used = await describe([{ connection: 'duckdb', table: 'data/carriers.parquet' }]);
+  assert.equal(used.status, 200);
+  const columns = (await used.json()).tables[0].columns.map((column) => column.name);
+  assert.ok(columns.includes('code'), `columns: ${columns}`);
+  for (const table of ['/etc/passwd', 'data', 'carriers.parquet']) {
+    const reply = await describe([{ connection: 'duckdb', table }]);
+    assert.equal(reply.status, 400, table);
+    assert.match((await reply.json()).message, /does not occur in any model/);
+  }
+  const invalid = await fetch(schemas, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"tables": 3}' });
+  assert.equal(invalid.status, 400);
+});
+
 test('notebook renders markdown and results', async () => {
   await page.selectOption('#notebook', 'tour.malloynb');
   await page.waitForFunction(

@@ -66,7 +66,7 @@ pub fn router(web_dir: PathBuf, serve_at_root: bool) -> Router<AppState> {
     };
     let files = ServeDir::new(&web_dir)
         .append_index_html_on_directories(true)
-        .fallback(get(missing_page.clone()));
+        .fallback(get(missing_page));
     let mut router = Router::new().nest_service("/playground", files);
     if serve_at_root {
         let index = ServeFile::new(web_dir.join("index.html"));
@@ -213,12 +213,20 @@ fn describe_all(package: &LoadedPackage, request: &SchemaRequest) -> Result<Valu
         .keys()
         .map(|path| read_text(&host, path))
         .collect::<Result<_, _>>()?;
-    let used =
-        |text: &str| !text.is_empty() && model_texts.iter().any(|model| model.contains(text));
+    let occurs = |text: &str| model_texts.iter().any(|model| model.contains(text));
+    // A table name must occur as a whole string literal, so that a short
+    // name cannot match inside other text.
+    let table_used = |table: &str| {
+        !table.is_empty()
+            && ['\'', '"', '`']
+                .iter()
+                .any(|quote| occurs(&format!("{quote}{table}{quote}")))
+    };
+    let sql_used = |sql: &str| !sql.trim().is_empty() && occurs(sql);
 
     let mut tables = Vec::new();
     for table in &request.tables {
-        if !used(&table.table) {
+        if !table_used(&table.table) {
             return Err(AppError::bad_request(format!(
                 "Table '{}' does not occur in any model of this package.",
                 table.table
@@ -235,7 +243,7 @@ fn describe_all(package: &LoadedPackage, request: &SchemaRequest) -> Result<Valu
         // NOTE: the text is compared with the model files as the compiler
         // passes it, so SQL written with escape sequences in a Malloy string
         // is not found and gets a 400.
-        if !used(&sql.sql) {
+        if !sql_used(&sql.sql) {
             return Err(AppError::bad_request(
                 "A requested SQL query does not occur in any model of this package.",
             ));
