@@ -8,7 +8,7 @@ export class Editor {
    * @param container the element to build the editor in
    * @param onChange called with the text after every edit
    */
-  constructor(container, onChange) {
+  constructor(container, onChange, onCursor = () => {}) {
     this.container = container;
     this.container.classList.add('editor');
     this.overlay = document.createElement('pre');
@@ -27,6 +27,9 @@ export class Editor {
       this.onChange(this.value);
     });
     this.textarea.addEventListener('scroll', () => this.syncScroll());
+    for (const event of ['keyup', 'click', 'focus']) {
+      this.textarea.addEventListener(event, () => onCursor(this.problemsAtCursor()));
+    }
     this.textarea.addEventListener('keydown', (event) => {
       if (event.key === 'Tab' && !event.shiftKey) {
         event.preventDefault();
@@ -55,6 +58,22 @@ export class Editor {
     this.textarea.focus();
     this.render();
     this.onChange(this.value);
+  }
+
+  /** Returns the problems whose range contains the cursor. */
+  problemsAtCursor() {
+    const cursor = this.textarea.selectionStart;
+    return this.problems.filter((problem) => {
+      const mark = markRange(this.value, problem);
+      return mark.start <= cursor && cursor <= mark.end;
+    });
+  }
+
+  /** Selects the text of a problem's range and focuses the editor. */
+  selectProblem(problem) {
+    const mark = markRange(this.value, problem);
+    this.textarea.focus();
+    this.textarea.setSelectionRange(mark.start, mark.end);
   }
 
   /** Underlines `problems` (with 0-based line and UTF-16 character ranges in this text). */

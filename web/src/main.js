@@ -15,7 +15,7 @@ import { tokenize } from './highlight.js';
 const DEFAULT_ROW_LIMIT = 1000;
 
 const elements = Object.fromEntries(
-  ['project', 'package', 'model', 'notebook', 'status', 'sources', 'editor', 'problems', 'results', 'sql', 'run', 'workspace', 'notebook-view']
+  ['project', 'package', 'model', 'notebook', 'status', 'sources', 'editor', 'cursor-problem', 'problems', 'results', 'sql', 'run', 'workspace', 'notebook-view']
     .map((id) => [id, document.getElementById(id)]),
 );
 
@@ -29,7 +29,7 @@ const state = {
 };
 
 const api = (path, options) => fetchJson(fetch, path, options);
-const editor = new Editor(elements.editor, () => compileNow());
+const editor = new Editor(elements.editor, () => compileNow(), (problems) => showCursorProblems(problems));
 const params = new URLSearchParams(window.location.search);
 /** The `query` URL parameter, put into the editor once the first model is loaded. */
 let initialQuery = params.get('query');
@@ -172,14 +172,24 @@ function compileNow() {
     const where = problem.url === 'query' ? '' : `${problem.url} `;
     position.textContent = `${where}${problem.range.start.line + 1}:${problem.range.start.character + 1}`;
     item.append(position, document.createTextNode(problem.message));
+    if (problem.url === 'query') {
+      item.classList.add('selectable');
+      item.addEventListener('click', () => editor.selectProblem(problem));
+    }
     return item;
   }));
+  showCursorProblems(editor.problemsAtCursor());
   if (output.ok) {
     elements.sql.textContent = output.sql;
     elements.sql.classList.remove('stale');
   } else {
     elements.sql.classList.add('stale');
   }
+}
+
+/** Shows the messages of the problems at the cursor under the editor. */
+function showCursorProblems(problems) {
+  elements['cursor-problem'].textContent = problems.map((problem) => problem.message).join(' · ');
 }
 
 /** Runs the editor's query on the server and renders the result. */

@@ -100,10 +100,12 @@ test('diagnostics and SQL update with no request', async () => {
   const problems = await page.locator('#problems li.error').allTextContents();
   assert.equal(problems.length, 1);
   assert.match(problems[0], /^2:13'carrierx' is not defined/);
+  assert.equal(await page.textContent('#cursor-problem'), "'carrierx' is not defined");
 
   // Fix it, and add a limit so the SQL differs from the first version.
   await page.keyboard.press('Backspace');
   assert.equal(await page.locator('#editor .diag-error').count(), 0);
+  assert.equal(await page.textContent('#cursor-problem'), '');
   const brace = (await page.inputValue('#editor textarea')).lastIndexOf('}');
   await selectEditorText(brace, brace);
   await page.keyboard.type('  limit: 3\n');
