@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds everything and runs the whole test suite: the compiler's and the
-# server's cargo tests, then the conformance cases against a running server.
+# server's cargo tests, the k6 smoke preset and the conformance cases
+# against a running server.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$REPO_ROOT"
@@ -9,6 +10,9 @@ scripts/setup.sh dev
 
 echo "==> cargo test"
 cargo test --workspace
+
+echo "==> k6 smoke preset against the samples"
+scripts/k6-smoke.sh
 
 echo "==> Conformance cases against the server"
 scripts/conformance.sh
