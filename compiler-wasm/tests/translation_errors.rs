@@ -152,3 +152,64 @@ fn pick_without_else_must_match_subject() {
     );
     assert_eq!(start, at(0, 35));
 }
+
+#[test]
+fn reference_problems_match_the_reference() {
+    let cases = [
+        (
+            "run: users -> { aggregate: x is count(user_count) }",
+            "aggregate-of-aggregate",
+            "Aggregate expression cannot be aggregate",
+        ),
+        (
+            "run: users -> { group_by: state; aggregate: x is all(state) }",
+            "ungroup-of-non-aggregate",
+            "all() expression must be an aggregate",
+        ),
+        (
+            "run: users -> { select: id; aggregate: user_count }",
+            "illegal-project-operation",
+            "Use of aggregate: is not allowed in a select query",
+        ),
+        (
+            "run: users -> { select: id; having: user_count > 2 }",
+            "illegal-operation-in-select-segment",
+            "Illegal statement in a select query operation",
+        ),
+        (
+            "run: users -> { select: x is signed_up + 3 }",
+            "time-offset-type-mismatch",
+            "Can not offset time by 'number'",
+        ),
+        (
+            "run: users -> { select: x is upper(age) }",
+            "no-matching-function-overload",
+            "No matching overload for function upper(number)",
+        ),
+        (
+            "run: users -> { where: is_adult and age; select: id }",
+            "expression-type-error",
+            "'logical operator' Can't use type number",
+        ),
+        (
+            "run: users -> { group_by: state, state }",
+            "output-name-conflict",
+            "Output already has a field named 'state'",
+        ),
+        (
+            "run: users -> { group_by: x is signed_up.yr }",
+            "invalid-property-access-in-field-reference",
+            "'signed_up' cannot contain a 'yr'",
+        ),
+        (
+            "run: users -> { where: signed_up = @2023-13; select: id }",
+            "failed-to-parse-time-literal",
+            "Time data parse error",
+        ),
+    ];
+    for (query, code, message) in cases {
+        let (got_code, got_message, _) = first(query);
+        assert_eq!(got_code, code, "{query}");
+        assert_eq!(got_message, message, "{query}");
+    }
+}

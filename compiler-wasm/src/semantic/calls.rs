@@ -71,6 +71,9 @@ impl Translator<'_> {
                     None => aggregate(AggregateFunction::Count, None, Vec::new()),
                     Some(argument) => {
                         let value = self.translate_expr(scope, argument);
+                        if value.is_error() || !self.check_aggregate_argument(&value, call.span) {
+                            return Expr::error();
+                        }
                         aggregate(AggregateFunction::CountDistinct, Some(value), Vec::new())
                     }
                 }
@@ -87,6 +90,9 @@ impl Translator<'_> {
                 let value = self.translate_expr(scope, argument);
                 if value.is_error() {
                     return value;
+                }
+                if !self.check_aggregate_argument(&value, call.span) {
+                    return Expr::error();
                 }
                 if matches!(lower.as_str(), "sum" | "avg" | "stddev") && !value.ty.is_number() {
                     self.error(
@@ -137,6 +143,14 @@ impl Translator<'_> {
                 let value = self.translate_expr(scope, first);
                 if value.is_error() {
                     return value;
+                }
+                if value.eval != Eval::Aggregate {
+                    self.error(
+                        "ungroup-of-non-aggregate",
+                        format!("{lower}() expression must be an aggregate"),
+                        first.span,
+                    );
+                    return Expr::error();
                 }
                 let mut fields = Vec::new();
                 for argument in &call.arguments[1..] {
@@ -306,6 +320,19 @@ impl Translator<'_> {
                     return Expr::error();
                 }
                 let types: Vec<DataType> = arguments.iter().map(|a| a.ty.clone()).collect();
+                if !functions::arguments_fit(spec, &types) {
+                    let listed: Vec<String> = types.iter().map(|t| t.name()).collect();
+                    self.error(
+                        "no-matching-function-overload",
+                        format!(
+                            "No matching overload for function {}({})",
+                            spec.name,
+                            listed.join(", ")
+                        ),
+                        call.span,
+                    );
+                    return Expr::error();
+                }
                 let mut ty = functions::return_type(spec, &types);
                 if spec.name == "list_extract" {
                     if let Some(DataType::Array(element)) = types.first() {
@@ -323,6 +350,19 @@ impl Translator<'_> {
                 )
             }
         }
+    }
+
+    /// Reports an aggregate nested in an aggregate's argument.
+    fn check_aggregate_argument(&mut self, value: &Expr, span: Span) -> bool {
+        if value.eval == Eval::Scalar {
+            return true;
+        }
+        self.error(
+            "aggregate-of-aggregate",
+            "Aggregate expression cannot be aggregate",
+            span,
+        );
+        false
     }
 
     /// A window function of a `calculate:` field.

@@ -121,12 +121,7 @@ impl Translator<'_> {
                 }) = found
                 {
                     let is_measure = expr.eval == Eval::Aggregate;
-                    return self.apply_value_steps(
-                        expr.clone(),
-                        Vec::new(),
-                        is_measure,
-                        &path.steps[1..],
-                    );
+                    return self.apply_value_steps(expr.clone(), Vec::new(), is_measure, path, 1);
                 }
             }
         }
@@ -156,7 +151,8 @@ impl Translator<'_> {
                                 expr.clone(),
                                 Vec::new(),
                                 is_measure,
-                                &path.steps[1..],
+                                path,
+                                1,
                             );
                         }
                     }
@@ -183,11 +179,11 @@ impl Translator<'_> {
                 }
                 FieldKind::Dimension(expr) => {
                     let value = expr.rebase(&prefix);
-                    return self.apply_value_steps(value, prefix, false, &path.steps[index + 1..]);
+                    return self.apply_value_steps(value, prefix, false, path, index + 1);
                 }
                 FieldKind::Measure(expr) => {
                     let value = expr.rebase(&prefix);
-                    return self.apply_value_steps(value, prefix, true, &path.steps[index + 1..]);
+                    return self.apply_value_steps(value, prefix, true, path, index + 1);
                 }
                 FieldKind::View(_) => {
                     if is_last {
@@ -212,9 +208,10 @@ impl Translator<'_> {
         mut value: Expr,
         prefix: Vec<String>,
         is_measure: bool,
-        steps: &[ast::Ident],
+        path: &ast::Path,
+        start: usize,
     ) -> Option<Resolved<'s>> {
-        for step in steps {
+        for (index, step) in path.steps.iter().enumerate().skip(start) {
             if value.ty.is_temporal() {
                 if let Some(unit) =
                     Timeframe::parse(&step.name).filter(|_| !step.name.ends_with('s'))
@@ -250,10 +247,11 @@ impl Translator<'_> {
                     continue;
                 }
             }
+            let owner = &path.steps[index - 1].name;
             self.error(
-                "field-not-found",
-                format!("'{}' is not defined", step.name),
-                step.span,
+                "invalid-property-access-in-field-reference",
+                format!("'{owner}' cannot contain a '{}'", step.name),
+                path.span,
             );
             return None;
         }
@@ -289,8 +287,8 @@ impl Translator<'_> {
                 Some(expr) => expr,
                 None => {
                     self.error(
-                        "invalid-time-literal",
-                        format!("Invalid time literal '@{text}'"),
+                        "failed-to-parse-time-literal",
+                        "Time data parse error",
                         expr.span,
                     );
                     Expr::error()
@@ -504,7 +502,17 @@ impl Translator<'_> {
                 if value.is_error() {
                     return value;
                 }
-                match self.apply_value_steps(value, Vec::new(), false, std::slice::from_ref(unit)) {
+                let path = ast::Path {
+                    steps: vec![
+                        ast::Ident {
+                            name: "expression".to_string(),
+                            span: inner.span,
+                        },
+                        unit.clone(),
+                    ],
+                    span: expr.span,
+                };
+                match self.apply_value_steps(value, Vec::new(), false, &path, 1) {
                     Some(Resolved::Value { expr, .. }) => expr,
                     _ => Expr::error(),
                 }
@@ -689,6 +697,14 @@ impl Translator<'_> {
                         );
                     }
                 }
+                if left.ty.is_temporal() && matches!(op, A::Add | A::Subtract) {
+                    self.error(
+                        "time-offset-type-mismatch",
+                        format!("Can not offset time by '{}'", right.ty.name()),
+                        span,
+                    );
+                    return Expr::error();
+                }
                 let symbol = match op {
                     A::Add => "+",
                     A::Subtract => "-",
@@ -742,12 +758,8 @@ impl Translator<'_> {
                 for (side, side_ast) in [(&left, left_ast), (&right, right_ast)] {
                     if side.ty != DataType::Boolean && side.ty != DataType::Null {
                         self.error(
-                            "boolean-operation-type-mismatch",
-                            format!(
-                                "The '{}' operator requires a boolean, not a '{}'",
-                                if op == A::And { "and" } else { "or" },
-                                side.ty.name()
-                            ),
+                            "expression-type-error",
+                            format!("'logical operator' Can't use type {}", side.ty.name()),
                             side_ast.span,
                         );
                         return Expr::error();
@@ -1064,6 +1076,13 @@ impl Translator<'_> {
                 let value = self.translate_expr(scope, else_ast);
                 if let Some(expected) = &result_type {
                     if !value.ty.compatible(expected) {
+                        // With a subject the reference points at the pick,
+                        // without one at the else value.
+                        let else_span = if subject.is_some() {
+                            span
+                        } else {
+                            else_ast.span
+                        };
                         self.error(
                             "pick-else-type-does-not-match",
                             format!(
@@ -1071,7 +1090,7 @@ impl Translator<'_> {
                                 value.ty.name(),
                                 expected.name()
                             ),
-                            else_ast.span,
+                            else_span,
                         );
                         return Expr::error();
                     }
@@ -1177,7 +1196,12 @@ pub fn parse_time_literal(text: &str) -> Option<Expr> {
     if !text.is_ascii() {
         return None;
     }
-    let digits = |s: &str, n: usize| s.len() == n && s.chars().all(|c| c.is_ascii_digit());
+    let timestamp = |value: String, unit: Timeframe| {
+        Some(Expr::literal(
+            Literal::Timestamp(value),
+            DataType::Timestamp(Some(unit)),
+        ))
+    };
     let date = |value: String, unit: Timeframe| {
         Some(Expr::literal(
             Literal::Date(value),
@@ -1185,48 +1209,84 @@ pub fn parse_time_literal(text: &str) -> Option<Expr> {
         ))
     };
     if let Some((day, time)) = text.split_once([' ', 'T']) {
-        let parts: Vec<&str> = time.split(':').collect();
-        if !digits(&day[..day.len().min(10)], 10) && day.len() != 10 {
+        let (year, month, day_of_month) = parse_day(day)?;
+        let parts: Vec<u32> = time
+            .split(':')
+            .map(|part| number_in(part, 0, 59))
+            .collect::<Option<_>>()?;
+        if parts.is_empty() || parts.len() > 3 || parts[0] > 23 {
             return None;
         }
-        let (unit, full) = match parts.len() {
-            1 => (Timeframe::Hour, format!("{day} {:0>2}:00:00", parts[0])),
-            2 => (
-                Timeframe::Minute,
-                format!("{day} {}:{}:00", parts[0], parts[1]),
+        let day = format!("{year:04}-{month:02}-{day_of_month:02}");
+        return match parts.as_slice() {
+            [hour] => timestamp(format!("{day} {hour:02}:00:00"), Timeframe::Hour),
+            [hour, minute] => {
+                timestamp(format!("{day} {hour:02}:{minute:02}:00"), Timeframe::Minute)
+            }
+            [hour, minute, second] => timestamp(
+                format!("{day} {hour:02}:{minute:02}:{second:02}"),
+                Timeframe::Second,
             ),
-            _ => (Timeframe::Second, format!("{day} {}", time)),
+            _ => None,
         };
-        return Some(Expr::literal(
-            Literal::Timestamp(full),
-            DataType::Timestamp(Some(unit)),
-        ));
-    }
-    if digits(text, 4) {
-        return date(format!("{text}-01-01"), Timeframe::Year);
     }
     if let Some(day) = text.strip_suffix("-WK") {
-        return date(day.to_string(), Timeframe::Week);
+        let (year, month, day_of_month) = parse_day(day)?;
+        return date(
+            format!("{year:04}-{month:02}-{day_of_month:02}"),
+            Timeframe::Week,
+        );
     }
-    if text.len() == 7 && text.as_bytes()[4] == b'-' {
-        let (year, rest) = (&text[..4], &text[5..]);
-        if let Some(quarter) = rest.strip_prefix('Q') {
-            let q: u32 = quarter.parse().ok()?;
-            if !(1..=4).contains(&q) {
-                return None;
-            }
-            return date(
-                format!("{year}-{:02}-01", (q - 1) * 3 + 1),
+    let parts: Vec<&str> = text.split('-').collect();
+    match parts.as_slice() {
+        [year] if year.len() == 4 => date(
+            format!("{year}-01-01"),
+            number_in(year, 0, 9999).map(|_| Timeframe::Year)?,
+        ),
+        [year, quarter] if year.len() == 4 && quarter.starts_with('Q') => {
+            let q = number_in(&quarter[1..], 1, 4)?;
+            let year = number_in(year, 0, 9999)?;
+            date(
+                format!("{year:04}-{:02}-01", (q - 1) * 3 + 1),
                 Timeframe::Quarter,
-            );
+            )
         }
-        if digits(rest, 2) {
-            return date(format!("{year}-{rest}-01"), Timeframe::Month);
+        [year, month] if year.len() == 4 && month.len() == 2 => {
+            let year = number_in(year, 0, 9999)?;
+            let month = number_in(month, 1, 12)?;
+            date(format!("{year:04}-{month:02}-01"), Timeframe::Month)
         }
+        _ => {
+            let (year, month, day_of_month) = parse_day(text)?;
+            date(
+                format!("{year:04}-{month:02}-{day_of_month:02}"),
+                Timeframe::Day,
+            )
+        }
+    }
+}
+
+/// Parses digits into a number within `low..=high`.
+fn number_in(text: &str, low: u32, high: u32) -> Option<u32> {
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    if text.len() == 10 && digits(&text[..4], 4) {
-        return date(text.to_string(), Timeframe::Day);
+    let value: u32 = text.parse().ok()?;
+    (low..=high).contains(&value).then_some(value)
+}
+
+/// Parses `YYYY-MM-DD` with the month and day in range.
+fn parse_day(text: &str) -> Option<(u32, u32, u32)> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let [year, month, day] = parts.as_slice() else {
+        return None;
+    };
+    if year.len() != 4 {
+        return None;
     }
-    None
+    Some((
+        number_in(year, 0, 9999)?,
+        number_in(month, 1, 12)?,
+        number_in(day, 1, 31)?,
+    ))
 }

@@ -25,6 +25,9 @@ pub struct FunctionSpec {
     pub min_args: usize,
     pub max_args: usize,
     pub returns: Returns,
+    /// Argument types, one letter each: `s` string, `n` number, `t` date or
+    /// timestamp, `a` any. Arguments past the end are not checked.
+    pub signature: &'static str,
 }
 
 const MANY: usize = usize::MAX;
@@ -42,63 +45,86 @@ const fn f(
         min_args,
         max_args,
         returns,
+        signature: "",
     }
+}
+
+const fn typed(spec: FunctionSpec, signature: &'static str) -> FunctionSpec {
+    FunctionSpec { signature, ..spec }
 }
 
 static FUNCTIONS: &[FunctionSpec] = &[
     f("concat", "CONCAT", 0, MANY, Returns::String),
-    f("length", "LENGTH", 1, 1, Returns::Number),
-    f("byte_length", "__byte_length", 1, 1, Returns::Number),
-    f("upper", "UPPER", 1, 1, Returns::String),
-    f("lower", "LOWER", 1, 1, Returns::String),
-    f("substr", "SUBSTR", 2, 3, Returns::String),
-    f("trim", "TRIM", 1, 2, Returns::String),
-    f("ltrim", "LTRIM", 1, 2, Returns::String),
-    f("rtrim", "RTRIM", 1, 2, Returns::String),
-    f("strpos", "STRPOS", 2, 2, Returns::Number),
-    f(
-        "starts_with",
-        "__false_if_null:STARTS_WITH",
-        2,
-        2,
-        Returns::Boolean,
+    typed(f("length", "LENGTH", 1, 1, Returns::Number), "s"),
+    typed(
+        f("byte_length", "__byte_length", 1, 1, Returns::Number),
+        "s",
     ),
-    f(
-        "ends_with",
-        "__false_if_null:SUFFIX",
-        2,
-        2,
-        Returns::Boolean,
+    typed(f("upper", "UPPER", 1, 1, Returns::String), "s"),
+    typed(f("lower", "LOWER", 1, 1, Returns::String), "s"),
+    typed(f("substr", "SUBSTR", 2, 3, Returns::String), "snn"),
+    typed(f("trim", "TRIM", 1, 2, Returns::String), "ss"),
+    typed(f("ltrim", "LTRIM", 1, 2, Returns::String), "ss"),
+    typed(f("rtrim", "RTRIM", 1, 2, Returns::String), "ss"),
+    typed(f("strpos", "STRPOS", 2, 2, Returns::Number), "ss"),
+    typed(
+        f(
+            "starts_with",
+            "__false_if_null:STARTS_WITH",
+            2,
+            2,
+            Returns::Boolean,
+        ),
+        "ss",
     ),
-    f("reverse", "REVERSE", 1, 1, Returns::String),
-    f("repeat", "REPEAT", 2, 2, Returns::String),
-    f("ascii", "ASCII", 1, 1, Returns::Number),
-    f("unicode", "__unicode", 1, 1, Returns::Number),
-    f("chr", "__chr", 1, 1, Returns::String),
-    f("regexp_extract", "REGEXP_EXTRACT", 2, 3, Returns::String),
-    f("round", "ROUND", 1, 2, Returns::Number),
-    f("trunc", "TRUNC", 1, 2, Returns::Number),
-    f("floor", "FLOOR", 1, 1, Returns::Number),
-    f("ceil", "CEIL", 1, 1, Returns::Number),
-    f("abs", "ABS", 1, 1, Returns::Number),
-    f("sign", "SIGN", 1, 1, Returns::Number),
-    f("sqrt", "SQRT", 1, 1, Returns::Number),
-    f("pow", "POW", 2, 2, Returns::Number),
-    f("exp", "EXP", 1, 1, Returns::Number),
-    f("ln", "LN", 1, 1, Returns::Number),
-    f("log", "__log", 2, 2, Returns::Number),
-    f("div", "__div", 2, 2, Returns::Number),
+    typed(
+        f(
+            "ends_with",
+            "__false_if_null:SUFFIX",
+            2,
+            2,
+            Returns::Boolean,
+        ),
+        "ss",
+    ),
+    typed(f("reverse", "REVERSE", 1, 1, Returns::String), "s"),
+    typed(f("repeat", "REPEAT", 2, 2, Returns::String), "sn"),
+    typed(f("ascii", "ASCII", 1, 1, Returns::Number), "s"),
+    typed(f("unicode", "__unicode", 1, 1, Returns::Number), "s"),
+    typed(f("chr", "__chr", 1, 1, Returns::String), "n"),
+    typed(
+        f("regexp_extract", "REGEXP_EXTRACT", 2, 3, Returns::String),
+        "sa",
+    ),
+    typed(f("round", "ROUND", 1, 2, Returns::Number), "nn"),
+    typed(f("trunc", "TRUNC", 1, 2, Returns::Number), "nn"),
+    typed(f("floor", "FLOOR", 1, 1, Returns::Number), "n"),
+    typed(f("ceil", "CEIL", 1, 1, Returns::Number), "n"),
+    typed(f("abs", "ABS", 1, 1, Returns::Number), "n"),
+    typed(f("sign", "SIGN", 1, 1, Returns::Number), "n"),
+    typed(f("sqrt", "SQRT", 1, 1, Returns::Number), "n"),
+    typed(f("pow", "POW", 2, 2, Returns::Number), "nn"),
+    typed(f("exp", "EXP", 1, 1, Returns::Number), "n"),
+    typed(f("ln", "LN", 1, 1, Returns::Number), "n"),
+    typed(f("log", "__log", 2, 2, Returns::Number), "nn"),
+    typed(f("div", "__div", 2, 2, Returns::Number), "nn"),
     f("pi", "PI", 0, 0, Returns::Number),
-    f("cos", "COS", 1, 1, Returns::Number),
-    f("sin", "SIN", 1, 1, Returns::Number),
-    f("tan", "TAN", 1, 1, Returns::Number),
-    f("acos", "ACOS", 1, 1, Returns::Number),
-    f("asin", "ASIN", 1, 1, Returns::Number),
-    f("atan", "ATAN", 1, 1, Returns::Number),
-    f("atan2", "ATAN2", 2, 2, Returns::Number),
+    typed(f("cos", "COS", 1, 1, Returns::Number), "n"),
+    typed(f("sin", "SIN", 1, 1, Returns::Number), "n"),
+    typed(f("tan", "TAN", 1, 1, Returns::Number), "n"),
+    typed(f("acos", "ACOS", 1, 1, Returns::Number), "n"),
+    typed(f("asin", "ASIN", 1, 1, Returns::Number), "n"),
+    typed(f("atan", "ATAN", 1, 1, Returns::Number), "n"),
+    typed(f("atan2", "ATAN2", 2, 2, Returns::Number), "nn"),
     f("rand", "RANDOM", 0, 0, Returns::Number),
-    f("is_nan", "__false_if_null:ISNAN", 1, 1, Returns::Boolean),
-    f("is_inf", "__false_if_null:ISINF", 1, 1, Returns::Boolean),
+    typed(
+        f("is_nan", "__false_if_null:ISNAN", 1, 1, Returns::Boolean),
+        "n",
+    ),
+    typed(
+        f("is_inf", "__false_if_null:ISINF", 1, 1, Returns::Boolean),
+        "n",
+    ),
     f(
         "greatest",
         "__null_if_any_null:GREATEST",
@@ -117,9 +143,12 @@ static FUNCTIONS: &[FunctionSpec] = &[
     f("ifnull", "IFNULL", 2, 2, Returns::FirstArgument),
     f("nullif", "NULLIF", 2, 2, Returns::FirstArgument),
     f("now", "CURRENT_TIMESTAMP", 0, 0, Returns::Timestamp),
-    f("dayname", "DAYNAME", 1, 1, Returns::String),
+    typed(f("dayname", "DAYNAME", 1, 1, Returns::String), "t"),
     f("list_extract", "LIST_EXTRACT", 2, 2, Returns::String),
-    f("to_timestamp", "TO_TIMESTAMP", 1, 1, Returns::Timestamp),
+    typed(
+        f("to_timestamp", "TO_TIMESTAMP", 1, 1, Returns::Timestamp),
+        "n",
+    ),
 ];
 
 pub fn lookup(name: &str) -> Option<&'static FunctionSpec> {
@@ -141,4 +170,20 @@ pub fn return_type(spec: &FunctionSpec, arguments: &[DataType]) -> DataType {
             .map(|t| t.without_timeframe())
             .unwrap_or(DataType::Null),
     }
+}
+
+/// Whether the arguments' types fit the function's signature; NULLs and
+/// untyped values fit anything.
+pub fn arguments_fit(spec: &FunctionSpec, arguments: &[DataType]) -> bool {
+    spec.signature
+        .chars()
+        .zip(arguments)
+        .all(|(kind, ty)| match (kind, ty) {
+            (_, DataType::Null | DataType::Error | DataType::SqlNative(_)) => true,
+            ('s', DataType::String) => true,
+            ('n', DataType::Number(_)) => true,
+            ('t', DataType::Date(_) | DataType::Timestamp(_)) => true,
+            ('a', _) => true,
+            _ => false,
+        })
 }

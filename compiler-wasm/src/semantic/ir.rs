@@ -257,9 +257,7 @@ impl Expr {
 
     fn children(&self) -> Vec<&Expr> {
         match &self.kind {
-            ExprKind::Column { .. }
-            | ExprKind::Literal(_)
-            | ExprKind::EachValue { .. } => vec![],
+            ExprKind::Column { .. } | ExprKind::Literal(_) | ExprKind::EachValue { .. } => vec![],
             ExprKind::Negate(e) | ExprKind::Not(e) => vec![e],
             ExprKind::Binary { left, right, .. } => vec![left, right],
             ExprKind::IsNull { expr, .. } => vec![expr],
@@ -312,9 +310,7 @@ impl Expr {
 
     fn children_mut(&mut self) -> Vec<&mut Expr> {
         match &mut self.kind {
-            ExprKind::Column { .. }
-            | ExprKind::Literal(_)
-            | ExprKind::EachValue { .. } => vec![],
+            ExprKind::Column { .. } | ExprKind::Literal(_) | ExprKind::EachValue { .. } => vec![],
             ExprKind::Negate(e) | ExprKind::Not(e) => vec![e],
             ExprKind::Binary { left, right, .. } => vec![left, right],
             ExprKind::IsNull { expr, .. } => vec![expr],

@@ -343,6 +343,9 @@ impl Translator<'_> {
         let mut calculations: Vec<(usize, &ast::QueryField, Vec<String>)> = Vec::new();
         for statement in &statements {
             let notes = annotation_texts(&statement.annotations);
+            if kind == StageKind::Project && !self.allowed_in_select(statement) {
+                continue;
+            }
             match &statement.kind {
                 ast::QueryStatementKind::GroupBy(fields) => {
                     for field in fields {
@@ -372,14 +375,6 @@ impl Translator<'_> {
                     }
                 }
                 ast::QueryStatementKind::Nest(items) => {
-                    if kind == StageKind::Project {
-                        self.error(
-                            "illegal-project-operation",
-                            "Use of nest: is not allowed in a select query",
-                            statement.span,
-                        );
-                        continue;
-                    }
                     for item in items {
                         // Reserve the output position; the nest is translated
                         // once the stage's own dimensions are known.
@@ -593,6 +588,30 @@ impl Translator<'_> {
             }
         }
         Some(stage)
+    }
+
+    /// Reports statements that a `select:` stage cannot have.
+    fn allowed_in_select(&mut self, statement: &ast::QueryStatement) -> bool {
+        let keyword = match &statement.kind {
+            ast::QueryStatementKind::GroupBy(_) => "group_by",
+            ast::QueryStatementKind::Aggregate(_) => "aggregate",
+            ast::QueryStatementKind::Nest(_) => "nest",
+            ast::QueryStatementKind::Having(_) => {
+                self.error(
+                    "illegal-operation-in-select-segment",
+                    "Illegal statement in a select query operation",
+                    statement.span,
+                );
+                return false;
+            }
+            _ => return true,
+        };
+        self.error(
+            "illegal-project-operation",
+            format!("Use of {keyword}: is not allowed in a select query"),
+            statement.span,
+        );
+        false
     }
 
     /// Fills an `index:` stage: its fields, weight and fixed output columns.
@@ -880,10 +899,18 @@ impl Translator<'_> {
             };
             match full_name.filter(|n| stage.output_index(n).is_none()) {
                 Some(full_name) => name = full_name,
-                None => {
+                None if is_definition => {
                     self.error(
                         "definition-name-conflict",
                         format!("Cannot redefine '{name}'"),
+                        name_span,
+                    );
+                    return;
+                }
+                None => {
+                    self.error(
+                        "output-name-conflict",
+                        format!("Output already has a field named '{name}'"),
                         name_span,
                     );
                     return;
