@@ -177,6 +177,7 @@ impl PackageSlot {
         self.load(sandbox).await
     }
 
+    #[tracing::instrument(level = "debug", name = "load_package", skip_all, fields(package = %self.name))]
     async fn load(&self, sandbox: &Arc<Sandbox>) -> Arc<PackageState> {
         let location = self.location.clone();
         let query_timeout = self.query_timeout;
@@ -184,9 +185,12 @@ impl PackageSlot {
         let name = self.name.clone();
         let started = std::time::Instant::now();
         let state =
-            tokio::task::spawn_blocking(move || load_package(&location, sandbox, query_timeout))
+            tokio::task::spawn_blocking(crate::telemetry::in_current_span(move || {
+                load_package(&location, sandbox, query_timeout)
+            }))
                 .await
                 .unwrap_or_else(|error| Err(format!("loading stopped unexpectedly: {error}")));
+        crate::telemetry::record_package_load(&name, started.elapsed(), state.is_ok());
         match &state {
             Ok(package) => tracing::info!(
                 package = %name,

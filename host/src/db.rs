@@ -123,7 +123,15 @@ impl PackageDatabase {
 
     /// Runs a query and reads every row, interrupting it after the query
     /// timeout.
-    #[tracing::instrument(level = "debug", skip_all, fields(db.system = "duckdb", rows = tracing::field::Empty))]
+    #[tracing::instrument(
+        level = "debug",
+        skip_all,
+        fields(
+            db.system = "duckdb",
+            db.statement = %crate::telemetry::statement_summary(sql),
+            db.response.returned_rows = tracing::field::Empty,
+        )
+    )]
     pub fn run_query(&self, sql: &str) -> Result<QueryRows, DbError> {
         self.with_connection(|connection| {
             let interrupt = connection.interrupt_handle();
@@ -165,7 +173,7 @@ impl PackageDatabase {
             }
             values.push(cells);
         }
-        tracing::Span::current().record("rows", values.len());
+        tracing::Span::current().record("db.response.returned_rows", values.len());
         Ok(QueryRows {
             columns,
             rows: values,

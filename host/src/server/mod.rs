@@ -108,6 +108,9 @@ pub fn app(state: AppState) -> Router {
         .merge(playground::router(playground::default_web_dir(), false))
         .fallback(unknown_route)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(
+            crate::telemetry::record_http_metrics,
+        ))
         .layer(trace)
         .layer(cors)
         .with_state(state)

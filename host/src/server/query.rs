@@ -16,6 +16,7 @@ use super::projects::{loaded_package, package_resource};
 use super::{AppError, AppState, Family};
 use crate::db::{DbError, QueryRows};
 use crate::result::{malloy_result, plain_rows};
+use crate::telemetry::{in_current_span, QueryTimer};
 
 /// The body of a query request. Empty strings count as absent, as they do
 /// for the reference server.
@@ -157,6 +158,7 @@ async fn execute(
     model_path: &str,
     spec: QuerySpec,
 ) -> Result<Executed, AppError> {
+    let timer = QueryTimer::start(project, package, model_path);
     let (loaded, _) = loaded_package(state, project, package).await?;
     let Ok(loaded_package) = loaded.as_ref() else {
         unreachable!("loaded_package returns loaded packages only");
@@ -170,7 +172,8 @@ async fn execute(
         query: spec,
         default_row_limit: Some(state.default_row_limit),
     };
-    let output = tokio::task::spawn_blocking(move || compiler.compile_query(&request))
+    let compile = in_current_span(move || compiler.compile_query(&request));
+    let output = tokio::task::spawn_blocking(compile)
         .await
         .map_err(|error| internal_error("the compile task failed", error))?
         .map_err(|error| {
@@ -183,7 +186,8 @@ async fn execute(
 
     let database = loaded_package.compiler.host().database().clone();
     let sql = output.sql.clone();
-    let rows = tokio::task::spawn_blocking(move || database.run_query(&sql))
+    let run = in_current_span(move || database.run_query(&sql));
+    let rows = tokio::task::spawn_blocking(run)
         .await
         .map_err(|error| internal_error("the query task failed", error))?
         .map_err(|error| {
@@ -198,6 +202,7 @@ async fn execute(
                 DbError::Sql(message) | DbError::Setup(message) => AppError::internal(message),
             }
         })?;
+    timer.succeeded();
     Ok(Executed {
         output,
         rows,
