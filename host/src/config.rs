@@ -58,6 +58,11 @@ pub struct Options {
         default_value_t = 1000
     )]
     pub default_row_limit: u64,
+    /// Folder of the web console to serve at `/` (the `dist` folder of
+    /// @malloy-publisher/app) [default: .deps/console/dist in the
+    /// repository, when scripts/fetch-console.sh has fetched it].
+    #[arg(long, env = "PUBLISHER_CONSOLE_DIR")]
+    pub console: Option<PathBuf>,
 }
 
 impl Options {

@@ -6,6 +6,7 @@
 pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod notebook;
 pub mod package_host;
 pub mod result;
 pub mod sandbox;

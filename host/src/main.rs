@@ -10,6 +10,7 @@ use clap::Parser;
 use malloy_publisher::catalog::Catalog;
 use malloy_publisher::config::{self, Options};
 use malloy_publisher::sandbox::{Sandbox, SandboxLimits};
+use malloy_publisher::server::console::Console;
 use malloy_publisher::server::{self, AppState};
 use malloy_publisher::telemetry;
 
@@ -56,7 +57,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
         catalog: Arc::clone(&catalog),
         default_row_limit: options.default_row_limit,
     };
-    let app = server::app(state);
+    let app = server::app_with_console(state, Console::from_options(&options));
 
     let mut listeners = Vec::new();
     let addresses = options.listen_addresses();

@@ -28,6 +28,9 @@ enum SchemaKey {
 pub struct PackageHost {
     database: Arc<PackageDatabase>,
     schemas: Mutex<HashMap<SchemaKey, Vec<Column>>>,
+    /// Model texts that exist only in memory, by package-relative path,
+    /// such as the cells of a notebook before the one being compiled.
+    virtual_files: Mutex<HashMap<String, Arc<str>>>,
 }
 
 impl PackageHost {
@@ -35,7 +38,31 @@ impl PackageHost {
         PackageHost {
             database,
             schemas: Mutex::new(HashMap::new()),
+            virtual_files: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Makes `text` readable as the model file `path` until
+    /// [`PackageHost::remove_virtual_file`]. Fails when a real or virtual
+    /// file already has that path, so a virtual file never hides one.
+    pub fn add_virtual_file(&self, path: &str, text: &str) -> Result<(), String> {
+        if self.root().join(path).exists() {
+            return Err(format!("'{path}' already exists in the package"));
+        }
+        let mut files = self.lock_virtual_files();
+        if files.contains_key(path) {
+            return Err(format!("'{path}' is already a virtual file"));
+        }
+        files.insert(path.to_string(), Arc::from(text));
+        Ok(())
+    }
+
+    pub fn remove_virtual_file(&self, path: &str) {
+        self.lock_virtual_files().remove(path);
+    }
+
+    fn lock_virtual_files(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<str>>> {
+        self.virtual_files.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn database(&self) -> &Arc<PackageDatabase> {
@@ -95,6 +122,9 @@ impl PackageHost {
 
 impl Host for PackageHost {
     fn read_file(&self, path: &str) -> Result<String, String> {
+        if let Some(text) = self.lock_virtual_files().get(path) {
+            return Ok(text.to_string());
+        }
         let full = self.resolve(path)?;
         let metadata = std::fs::metadata(&full).map_err(|_| format!("cannot read '{path}'"))?;
         if !metadata.is_file() {

@@ -4,12 +4,15 @@
 //! 2025 API) and `/api/v0/environments/...` (the 2026 name), with the same
 //! payloads.
 
+pub mod console;
 mod databases;
 mod error;
 mod models;
+mod notebooks;
 pub mod playground;
 mod projects;
 mod query;
+mod schedules;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,10 +60,17 @@ impl Family {
     }
 }
 
+/// Builds the router with every route, CORS and request tracing, and the
+/// browser playground at `/` and `/playground`.
+pub fn app(state: AppState) -> Router {
+    app_with_console(state, console::Console::default())
+}
+
 /// Builds the router with every route, CORS and request tracing. The
 /// browser playground is served at `/playground` from
-/// [`playground::default_web_dir`].
-pub fn app(state: AppState) -> Router {
+/// [`playground::default_web_dir`]. `/` serves the web console when
+/// `console` has a folder, and the playground otherwise.
+pub fn app_with_console(state: AppState, console: console::Console) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(HeaderValue::from_static(CONSOLE_ORIGIN))
         .allow_credentials(true)
@@ -105,8 +115,12 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v0/status", get(projects::status))
         .merge(family_routes(Family::Projects))
         .merge(family_routes(Family::Environments))
-        .merge(playground::router(playground::default_web_dir(), false))
-        .fallback(unknown_route)
+        .merge(playground::router(
+            playground::default_web_dir(),
+            console.dir.is_none(),
+        ))
+        .merge(console::router(&console))
+        .fallback_service(console::fallback(console.dir.clone()))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(
             crate::telemetry::record_http_metrics,
@@ -137,7 +151,18 @@ fn family_routes(family: Family) -> Router<AppState> {
             &format!("{package}/models/{{*path}}"),
             get(models::get_model).post(query::post_query),
         )
-        .route(&format!("{package}/notebooks"), get(models::list_notebooks))
+        .route(
+            &format!("{package}/notebooks"),
+            get(notebooks::list_notebooks),
+        )
+        .route(
+            &format!("{package}/notebooks/{{*path}}"),
+            get(notebooks::get_notebook),
+        )
+        .route(
+            &format!("{package}/schedules"),
+            get(schedules::list_schedules),
+        )
         .route(
             &format!("{package}/databases"),
             get(databases::list_databases),

@@ -43,31 +43,6 @@ pub async fn list_models(
     Ok(Json(Value::Array(models)))
 }
 
-pub async fn list_notebooks(
-    State(state): State<AppState>,
-    Path((project, package)): Path<(String, String)>,
-    Query(params): Query<ReadParams>,
-) -> Result<Json<Value>, AppError> {
-    params.check_version()?;
-    let (loaded, package_name) = loaded_package(&state, &project, &package).await?;
-    let Ok(loaded) = loaded.as_ref() else {
-        unreachable!("loaded_package returns loaded packages only");
-    };
-    let notebooks: Vec<Value> = loaded
-        .notebooks
-        .iter()
-        .map(|path| {
-            json!({
-                "projectName": project,
-                "environmentName": project,
-                "packageName": package_name,
-                "path": path,
-            })
-        })
-        .collect();
-    Ok(Json(Value::Array(notebooks)))
-}
-
 pub async fn get_model(
     State(state): State<AppState>,
     Path((project, package, path)): Path<(String, String, String)>,
@@ -101,7 +76,7 @@ pub fn compiled_model<'a>(
 /// Builds the `CompiledModel` payload, in the shape the Publisher sends (not the
 /// shape its API document declares): `type`, `modelPath`, `sources`,
 /// `modelDef` and `dataStyles` besides the declared fields.
-fn compiled_model_json(package_name: &str, path: &str, output: &ModelOutput) -> Value {
+pub(super) fn compiled_model_json(package_name: &str, path: &str, output: &ModelOutput) -> Value {
     let model_info: Value = serde_json::from_str(&output.model_info).unwrap_or_else(|error| {
         tracing::error!(%error, model = path, "the compiler's model info is not valid JSON");
         json!({"entries": [], "anonymous_queries": []})
