@@ -172,7 +172,7 @@ pub fn return_type(spec: &FunctionSpec, arguments: &[DataType]) -> DataType {
     }
 }
 
-/// Whether the arguments' types fit the function's signature; NULLs and
+/// Returns whether the argument types fit the function's signature. NULLs and
 /// untyped values fit anything.
 pub fn arguments_fit(spec: &FunctionSpec, arguments: &[DataType]) -> bool {
     spec.signature

@@ -596,7 +596,7 @@ pub fn query_output_source(query: Rc<Query>) -> SourceDef {
     }
 }
 
-/// The type of a parameter, from its `::type` or its default.
+/// Returns the type of a parameter, from its `::type`, or NULL without one.
 fn parameter_type(parameter: &ast::Parameter) -> DataType {
     match parameter.type_name.as_ref().map(|t| t.name.as_str()) {
         Some("string") => DataType::String,

@@ -16,7 +16,7 @@ pub trait Dialect {
     fn truncate_in_zone(&self, expr: &str, unit: Timeframe, zone: &str) -> String;
     /// Extracts a part of a timestamp as a clock in `zone` shows it.
     fn extract_in_zone(&self, expr: &str, unit: Timeframe, zone: &str) -> String;
-    /// A timestamp literal read as a time in `zone`.
+    /// Returns a timestamp literal read as a time in `zone`.
     fn timestamp_in_zone(&self, value: &str, zone: &str) -> String;
     fn day_of_week(&self, expr: &str) -> String;
     fn offset(
