@@ -291,6 +291,15 @@ pub fn compile_model(host: &dyn Host, model_path: &str) -> Result<ModelOutput, V
     })
 }
 
+/// A translated query with the names it is known by, and the warnings
+/// found while translating it.
+struct TranslatedQuery {
+    query: Rc<Query>,
+    source_name: Option<String>,
+    query_name: Option<String>,
+    warnings: Vec<Problem>,
+}
+
 pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOutput, Vec<Problem>> {
     let shared = shared(host);
     let model =
@@ -300,112 +309,34 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
         path: request.model_path.clone(),
     };
     let mut translator = Translator::new(&environment, (*model).clone(), request.restricted);
-    let runs_before = translator.model.runs.len();
-
-    let (query, source_name, query_name, url, text): (
-        Rc<Query>,
-        Option<String>,
-        Option<String>,
-        &str,
-        &str,
-    ) = match &request.query {
-        QuerySpec::Text(text) => {
-            let (document, syntax) = parser::parse(text);
-            let syntax = problems_of(syntax, QUERY_URL, text);
-            if has_error(&syntax) {
-                return Err(syntax);
-            }
-            translator.translate_document(&document);
-            let problems =
-                problems_of(std::mem::take(&mut translator.diagnostics), QUERY_URL, text);
-            if has_error(&problems) {
-                return Err(with_import_problems(&shared, problems));
-            }
-            let Some(run) = translator.model.runs[runs_before..].last().cloned() else {
-                return Err(vec![file_problem(
-                    "no-runnable-query",
-                    "The query text has no `run:` statement".to_string(),
-                    QUERY_URL,
-                )]);
-            };
-            (
-                run.query,
-                run.source_name,
-                run.query_name,
-                QUERY_URL,
-                text.as_str(),
-            )
-        }
+    let translated = match &request.query {
+        QuerySpec::Text(text) => query_from_text(&mut translator, text)
+            .map_err(|problems| with_import_problems(&shared, problems))?,
         QuerySpec::Named {
             source_name,
             query_name,
-        } => {
-            let name = |text: &str| ast::Ident {
-                name: text.to_string(),
-                span: Span::default(),
-            };
-            let query_expr = match source_name {
-                Some(source) => ast::QueryExpr {
-                    kind: ast::QueryExprKind::Pipeline {
-                        source: ast::SourceExpr {
-                            kind: ast::SourceExprKind::Named {
-                                name: name(source),
-                                arguments: Vec::new(),
-                            },
-                            span: Span::default(),
-                        },
-                        stages: vec![ast::ViewExpr {
-                            kind: ast::ViewExprKind::Named(name(query_name)),
-                            span: Span::default(),
-                        }],
-                    },
-                    span: Span::default(),
-                },
-                None => ast::QueryExpr {
-                    kind: ast::QueryExprKind::Named(name(query_name)),
-                    span: Span::default(),
-                },
-            };
-            let translated = translator.translate_query(&query_expr, &[]);
-            let problems = problems_of(
-                std::mem::take(&mut translator.diagnostics),
-                &request.model_path,
-                "",
-            );
-            let Some(query) = translated.filter(|_| !has_error(&problems)) else {
-                return Err(problems);
-            };
-            let source = source_name
-                .clone()
-                .or_else(|| match model.lookup(query_name) {
-                    Some(ModelEntry::Query(named)) => named.source_name.clone(),
-                    _ => None,
-                });
-            (
-                query,
-                source,
-                Some(query_name.clone()),
-                request.model_path.as_str(),
-                "",
-            )
-        }
+        } => query_by_name(
+            &mut translator,
+            &request.model_path,
+            source_name.as_deref(),
+            query_name,
+        )?,
     };
-    let _ = (url, text);
 
-    let last: &Stage = query.last_stage();
+    let last: &Stage = translated.query.last_stage();
     let row_limit = last.limit.or(request.default_row_limit);
     let generator = Generator { dialect: &DuckDb };
-    let sql = generator.query_sql(&query, request.default_row_limit);
-    let mut annotations = query.annotations.clone();
+    let sql = generator.query_sql(&translated.query, request.default_row_limit);
+    let mut annotations = translated.query.annotations.clone();
     if let Some(tag) = schema::result_metadata_tag(last, last.limit) {
         annotations.push(tag);
     }
     // The reference names the source and the query in separate metadata
     // lines; an ad-hoc query is `__stage0`.
-    if let Some(source) = &source_name {
+    if let Some(source) = &translated.source_name {
         annotations.push(format!("#(malloy) source.name = {source}\n"));
     }
-    let shown_query_name = query_name.as_deref().unwrap_or("__stage0");
+    let shown_query_name = translated.query_name.as_deref().unwrap_or("__stage0");
     annotations.push(format!("#(malloy) query_name = {shown_query_name}\n"));
     Ok(QueryOutput {
         sql,
@@ -413,11 +344,98 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
         schema: schema::result_schema(last).to_string(),
         annotations,
         model_annotations: translator.model.annotations.clone(),
-        source_name,
-        query_name,
+        source_name: translated.source_name,
+        query_name: translated.query_name,
         row_limit,
         query_timezone: last.timezone.clone(),
-        problems: Vec::new(),
+        problems: translated.warnings,
+    })
+}
+
+/// Translates query text in the model's namespace; its last `run:` is the
+/// query. Problems point into the text, under the url `query`.
+fn query_from_text(
+    translator: &mut Translator,
+    text: &str,
+) -> Result<TranslatedQuery, Vec<Problem>> {
+    let runs_before = translator.model.runs.len();
+    let (document, syntax) = parser::parse(text);
+    let syntax = problems_of(syntax, QUERY_URL, text);
+    if has_error(&syntax) {
+        return Err(syntax);
+    }
+    translator.translate_document(&document);
+    let problems = problems_of(std::mem::take(&mut translator.diagnostics), QUERY_URL, text);
+    if has_error(&problems) {
+        return Err(problems);
+    }
+    let Some(run) = translator.model.runs[runs_before..].last().cloned() else {
+        return Err(vec![file_problem(
+            "no-runnable-query",
+            "The query text has no `run:` statement".to_string(),
+            QUERY_URL,
+        )]);
+    };
+    let mut warnings = syntax;
+    warnings.extend(problems);
+    Ok(TranslatedQuery {
+        query: run.query,
+        source_name: run.source_name,
+        query_name: run.query_name,
+        warnings,
+    })
+}
+
+/// Translates `run: source -> view`, or `run: query` without a source.
+fn query_by_name(
+    translator: &mut Translator,
+    model_path: &str,
+    source_name: Option<&str>,
+    query_name: &str,
+) -> Result<TranslatedQuery, Vec<Problem>> {
+    let name = |text: &str| ast::Ident {
+        name: text.to_string(),
+        span: Span::default(),
+    };
+    let kind = match source_name {
+        Some(source) => ast::QueryExprKind::Pipeline {
+            source: ast::SourceExpr {
+                kind: ast::SourceExprKind::Named {
+                    name: name(source),
+                    arguments: Vec::new(),
+                },
+                span: Span::default(),
+            },
+            stages: vec![ast::ViewExpr {
+                kind: ast::ViewExprKind::Named(name(query_name)),
+                span: Span::default(),
+            }],
+        },
+        None => ast::QueryExprKind::Named(name(query_name)),
+    };
+    let query_expr = ast::QueryExpr {
+        kind,
+        span: Span::default(),
+    };
+    let translated = translator.translate_query(&query_expr, &[]);
+    // The names come from the request, not from text, so problems have no
+    // position; they refer to the model.
+    let problems = problems_of(std::mem::take(&mut translator.diagnostics), model_path, "");
+    let Some(query) = translated.filter(|_| !has_error(&problems)) else {
+        return Err(problems);
+    };
+    let source_name =
+        source_name
+            .map(str::to_string)
+            .or_else(|| match translator.model.lookup(query_name) {
+                Some(ModelEntry::Query(named)) => named.source_name.clone(),
+                _ => None,
+            });
+    Ok(TranslatedQuery {
+        query,
+        source_name,
+        query_name: Some(query_name.to_string()),
+        warnings: problems,
     })
 }
 

@@ -178,12 +178,14 @@ pub fn arguments_fit(spec: &FunctionSpec, arguments: &[DataType]) -> bool {
     spec.signature
         .chars()
         .zip(arguments)
-        .all(|(kind, ty)| match (kind, ty) {
-            (_, DataType::Null | DataType::Error | DataType::SqlNative(_)) => true,
-            ('s', DataType::String) => true,
-            ('n', DataType::Number(_)) => true,
-            ('t', DataType::Date(_) | DataType::Timestamp(_)) => true,
-            ('a', _) => true,
-            _ => false,
+        .all(|(kind, ty)| {
+            matches!(
+                (kind, ty),
+                (_, DataType::Null | DataType::Error | DataType::SqlNative(_))
+                    | ('s', DataType::String)
+                    | ('n', DataType::Number(_))
+                    | ('t', DataType::Date(_) | DataType::Timestamp(_))
+                    | ('a', _)
+            )
         })
 }
