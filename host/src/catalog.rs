@@ -18,26 +18,64 @@ use crate::db::PackageDatabase;
 use crate::package_host::PackageHost;
 use crate::sandbox::{CompileError, PackageCompiler, Sandbox};
 
+mod edit;
+pub mod secrets;
+pub use edit::{EditError, PackageRequest};
+
 /// Every project the server serves.
+///
+/// Projects and their package lists are immutable values behind `Arc`s. A
+/// mutation builds a new value and swaps it in under the write lock, so a
+/// request that already holds a project, package slot or package state
+/// finishes on the version it started with.
 #[derive(Debug)]
 pub struct Catalog {
-    pub projects: Vec<Project>,
+    projects: RwLock<Vec<Arc<Project>>>,
     sandbox: Arc<Sandbox>,
+    query_timeout: Duration,
+    settings: CatalogSettings,
+    /// Serializes mutations, so two of them never build on the same old
+    /// value.
+    edits: tokio::sync::Mutex<()>,
 }
 
-#[derive(Debug)]
+/// What the config file sets beyond the projects: whether mutations are
+/// allowed and where new packages come from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CatalogSettings {
+    /// `frozenConfig` from the config file: every mutation is rejected.
+    pub frozen: bool,
+    /// The folder relative package locations resolve against: the config
+    /// file's folder. Without it, only absolute locations are accepted.
+    pub config_dir: Option<PathBuf>,
+    /// A server-owned folder where uploaded `.zip` packages are unpacked.
+    /// Without it, `.zip` locations are rejected.
+    pub storage_dir: Option<PathBuf>,
+    /// SERVER_ROOT: database files of configured DuckDB connections must
+    /// be inside it. Without it, only in-memory DuckDB connections work.
+    pub server_root: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
 pub struct Project {
     pub name: String,
     pub readme: String,
     pub connections: Vec<Json>,
-    pub packages: Vec<PackageSlot>,
+    pub packages: Vec<Arc<PackageSlot>>,
 }
 
 /// A configured package and its state, loaded on first use or at start-up.
 #[derive(Debug)]
 pub struct PackageSlot {
     pub name: String,
+    /// The description given when the package was added through the API;
+    /// it replaces the manifest's.
+    pub description: Option<String>,
+    /// The location as the client sent it, for replies.
+    pub location_text: Option<String>,
     location: PackageLocation,
+    /// The server-owned folder an uploaded archive was unpacked into.
+    unpacked: Option<Arc<edit::UnpackedFolder>>,
     query_timeout: Duration,
     state: RwLock<Option<Arc<PackageState>>>,
     loading: tokio::sync::Mutex<()>,
@@ -58,6 +96,9 @@ pub struct LoadedPackage {
     pub notebooks: Vec<String>,
     /// Every `.parquet` and `.csv` file by package-relative path.
     pub databases: Vec<String>,
+    /// The unpacked upload this package is served from, kept until the
+    /// last request that uses this version ends.
+    pub unpacked: Option<Arc<edit::UnpackedFolder>>,
 }
 
 /// A model that does not compile.
@@ -70,32 +111,70 @@ pub struct ModelError {
 
 impl Catalog {
     pub fn new(config: ServerConfig, sandbox: Arc<Sandbox>) -> Catalog {
+        let query_timeout = crate::db::DEFAULT_QUERY_TIMEOUT;
         let projects = config
             .projects
             .into_iter()
-            .map(|project| Project {
-                name: project.name,
-                readme: project.readme,
-                connections: project.connections,
-                packages: project.packages.into_iter().map(PackageSlot::new).collect(),
+            .map(|project| {
+                Arc::new(Project {
+                    name: project.name,
+                    readme: project.readme,
+                    connections: project.connections,
+                    packages: project
+                        .packages
+                        .into_iter()
+                        .map(|package| Arc::new(PackageSlot::new(package, query_timeout)))
+                        .collect(),
+                })
             })
             .collect();
-        Catalog { projects, sandbox }
+        Catalog {
+            projects: RwLock::new(projects),
+            sandbox,
+            query_timeout,
+            settings: CatalogSettings::default(),
+            edits: tokio::sync::Mutex::new(()),
+        }
     }
 
-    /// Sets the time a query may run before DuckDB interrupts it, for
-    /// packages loaded from now on.
+    /// Sets the time a query may run before DuckDB interrupts it. Call it
+    /// before any package loads.
     pub fn with_query_timeout(mut self, timeout: Duration) -> Catalog {
-        for project in &mut self.projects {
-            for package in &mut project.packages {
-                package.query_timeout = timeout;
-            }
+        self.query_timeout = timeout;
+        let projects = self.projects.get_mut().unwrap_or_else(|e| e.into_inner());
+        for project in projects.iter_mut() {
+            let project = Arc::make_mut(project);
+            project.packages = project
+                .packages
+                .iter()
+                .map(|slot| Arc::new(slot.with_location(slot.location.clone(), timeout)))
+                .collect();
         }
         self
     }
 
-    pub fn project(&self, name: &str) -> Option<&Project> {
-        self.projects.iter().find(|project| project.name == name)
+    /// Sets whether mutations are allowed and where new packages come from.
+    pub fn with_settings(mut self, settings: CatalogSettings) -> Catalog {
+        self.settings = settings;
+        self
+    }
+
+    pub fn settings(&self) -> &CatalogSettings {
+        &self.settings
+    }
+
+    /// Returns a snapshot of the projects, in configuration order.
+    pub fn projects(&self) -> Vec<Arc<Project>> {
+        self.projects.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn project(&self, name: &str) -> Option<Arc<Project>> {
+        self.projects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|project| project.name == name)
+            .cloned()
     }
 
     pub fn sandbox(&self) -> &Arc<Sandbox> {
@@ -104,7 +183,7 @@ impl Catalog {
 
     /// Loads every package that is not loaded yet, one at a time.
     pub async fn load_all(&self) {
-        for project in &self.projects {
+        for project in self.projects() {
             for package in &project.packages {
                 package.state(&self.sandbox).await;
             }
@@ -113,7 +192,7 @@ impl Catalog {
 
     /// Returns whether every package has been loaded (successfully or not).
     pub fn initialized(&self) -> bool {
-        self.projects
+        self.projects()
             .iter()
             .flat_map(|project| &project.packages)
             .all(|package| package.current().is_some())
@@ -123,7 +202,7 @@ impl Catalog {
     /// message)`.
     pub fn load_errors(&self) -> Vec<(String, String, String)> {
         let mut errors = Vec::new();
-        for project in &self.projects {
+        for project in self.projects() {
             for package in &project.packages {
                 if let Some(state) = package.current() {
                     if let Err(message) = state.as_ref() {
@@ -137,20 +216,45 @@ impl Catalog {
 }
 
 impl Project {
-    pub fn package(&self, name: &str) -> Option<&PackageSlot> {
-        self.packages.iter().find(|package| package.name == name)
+    pub fn package(&self, name: &str) -> Option<Arc<PackageSlot>> {
+        self.packages
+            .iter()
+            .find(|package| package.name == name)
+            .cloned()
     }
 }
 
 impl PackageSlot {
-    fn new(config: PackageConfig) -> PackageSlot {
+    pub fn new(config: PackageConfig, query_timeout: Duration) -> PackageSlot {
         PackageSlot {
             name: config.name,
+            description: None,
+            location_text: None,
             location: config.location,
-            query_timeout: crate::db::DEFAULT_QUERY_TIMEOUT,
+            unpacked: None,
+            query_timeout,
             state: RwLock::new(None),
             loading: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Returns an unloaded slot with this slot's name and description at
+    /// `location`.
+    fn with_location(&self, location: PackageLocation, query_timeout: Duration) -> PackageSlot {
+        PackageSlot {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            location_text: self.location_text.clone(),
+            location,
+            unpacked: self.unpacked.clone(),
+            query_timeout,
+            state: RwLock::new(None),
+            loading: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn location(&self) -> &PackageLocation {
+        &self.location
     }
 
     /// Returns the loaded state, if loading has finished.
@@ -183,13 +287,16 @@ impl PackageSlot {
         let query_timeout = self.query_timeout;
         let sandbox = Arc::clone(sandbox);
         let name = self.name.clone();
+        let unpacked = self.unpacked.clone();
         let started = std::time::Instant::now();
-        let state =
-            tokio::task::spawn_blocking(crate::telemetry::in_current_span(move || {
-                load_package(&location, sandbox, query_timeout)
-            }))
-                .await
-                .unwrap_or_else(|error| Err(format!("loading stopped unexpectedly: {error}")));
+        let state = tokio::task::spawn_blocking(crate::telemetry::in_current_span(move || {
+            load_package(&location, sandbox, query_timeout).map(|mut package| {
+                package.unpacked = unpacked;
+                package
+            })
+        }))
+        .await
+        .unwrap_or_else(|error| Err(format!("loading stopped unexpectedly: {error}")));
         crate::telemetry::record_package_load(&name, started.elapsed(), state.is_ok());
         match &state {
             Ok(package) => tracing::info!(
@@ -262,6 +369,7 @@ fn load_package(
         models,
         notebooks,
         databases,
+        unpacked: None,
     })
 }
 

@@ -78,9 +78,8 @@ impl Options {
     }
 }
 
-/// The projects to serve. The file's `frozenConfig` is not read: this
-/// server has no routes that change projects or packages, so it always
-/// reports a frozen configuration.
+/// The projects to serve. The file's `frozenConfig` is read by
+/// [`load_settings`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
     pub projects: Vec<ProjectConfig>,
@@ -135,6 +134,9 @@ struct ConfigFile {
     environments: Option<Vec<ProjectEntry>>,
     #[serde(default)]
     projects: Option<Vec<ProjectEntry>>,
+    /// Rejects every change made through the API.
+    #[serde(default)]
+    frozen_config: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -171,6 +173,42 @@ pub fn load(options: &Options) -> Result<ServerConfig, ConfigError> {
     samples_config(&samples)
 }
 
+/// Finds the settings the catalog needs besides the projects: the config
+/// file's `frozenConfig` and folder, and the storage folder for uploaded
+/// packages (`publisher_data` in the server root).
+pub fn load_settings(options: &Options) -> Result<crate::catalog::CatalogSettings, ConfigError> {
+    let root = match &options.server_root {
+        Some(root) => absolute(root),
+        None => std::env::current_dir().map_err(|error| ConfigError::Read {
+            path: PathBuf::from("."),
+            error,
+        })?,
+    };
+    let path = options
+        .config
+        .clone()
+        .unwrap_or_else(|| root.join(CONFIG_FILE_NAME));
+    let mut settings = crate::catalog::CatalogSettings {
+        frozen: false,
+        config_dir: Some(root.clone()),
+        storage_dir: Some(root.join("publisher_data")),
+        server_root: Some(root.clone()),
+    };
+    if path.is_file() {
+        let text = std::fs::read_to_string(&path).map_err(|error| ConfigError::Read {
+            path: path.clone(),
+            error,
+        })?;
+        let file: ConfigFile = serde_json::from_str(&text).map_err(|error| ConfigError::Invalid {
+            path: path.clone(),
+            error,
+        })?;
+        settings.frozen = file.frozen_config;
+        settings.config_dir = Some(absolute(path.parent().unwrap_or(Path::new("."))));
+    }
+    Ok(settings)
+}
+
 /// Reads a config file. Relative package locations resolve against the
 /// file's folder.
 pub fn read_config_file(path: &Path) -> Result<ServerConfig, ConfigError> {
@@ -203,7 +241,9 @@ pub fn read_config_file(path: &Path) -> Result<ServerConfig, ConfigError> {
     Ok(ServerConfig { projects })
 }
 
-fn resolve_location(base: &Path, location: &str) -> PackageLocation {
+/// Resolves a package location: a remote URL stays unsupported, `~/` is
+/// the home folder, and a relative path resolves against `base`.
+pub fn resolve_location(base: &Path, location: &str) -> PackageLocation {
     let remote = ["https://", "http://", "git@", "gs://", "s3://"];
     if remote.iter().any(|prefix| location.starts_with(prefix)) {
         return PackageLocation::Unsupported(location.to_string());

@@ -39,6 +39,7 @@ fn main() -> ExitCode {
 
 async fn run(options: Options) -> anyhow::Result<()> {
     let server_config = config::load(&options)?;
+    let settings = config::load_settings(&options)?;
     let wasm = compiler_wasm(&options)?;
     let sandbox = Sandbox::load(&wasm, SandboxLimits::default())?;
 
@@ -51,7 +52,8 @@ async fn run(options: Options) -> anyhow::Result<()> {
 
     let catalog = Arc::new(
         Catalog::new(server_config, sandbox)
-            .with_query_timeout(Duration::from_millis(options.query_timeout_ms)),
+            .with_query_timeout(Duration::from_millis(options.query_timeout_ms))
+            .with_settings(settings),
     );
     let state = AppState {
         catalog: Arc::clone(&catalog),

@@ -24,7 +24,15 @@ pub async fn list_databases(
     let databases = tokio::task::spawn_blocking(move || {
         paths
             .iter()
-            .map(|path| database_json(&database, path))
+            .map(|path| {
+                let mut item = database_json(&database, path);
+                // The April-2025 clients read the file size in bytes.
+                let size = std::fs::metadata(database.root().join(path))
+                    .map(|metadata| metadata.len())
+                    .unwrap_or(0);
+                item["size"] = json!(size);
+                item
+            })
             .collect::<Vec<Value>>()
     })
     .await
@@ -63,7 +71,7 @@ fn database_json(database: &PackageDatabase, path: &str) -> Value {
 
 /// Names the Malloy type of a DuckDB column type, as the Publisher's
 /// database list does.
-fn malloy_type_name(sql_type: &str) -> &'static str {
+pub(super) fn malloy_type_name(sql_type: &str) -> &'static str {
     let upper = sql_type.to_ascii_uppercase();
     if upper.ends_with("[]") || upper.starts_with("STRUCT") || upper.starts_with("MAP") {
         return "sql native";

@@ -4,15 +4,20 @@
 //! 2025 API) and `/api/v0/environments/...` (the 2026 name), with the same
 //! payloads.
 
+mod compile;
 pub mod console;
+mod connections;
 mod databases;
 mod error;
 mod models;
 mod notebooks;
+mod mutations;
+mod openapi;
 pub mod playground;
 mod projects;
 mod query;
 mod schedules;
+mod sql_connections;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,6 +118,11 @@ pub fn app_with_console(state: AppState, console: console::Console) -> Router {
 
     Router::new()
         .route("/api/v0/status", get(projects::status))
+        .route(
+            "/api/v0/connections/test",
+            axum::routing::post(connections::test_connection),
+        )
+        .route("/api-doc.yaml", get(openapi::api_doc))
         .merge(family_routes(Family::Projects))
         .merge(family_routes(Family::Environments))
         .merge(playground::router(
@@ -134,22 +144,33 @@ fn family_routes(family: Family) -> Router<AppState> {
     let base = format!("/api/v0/{}", family.segment());
     let package = format!("{base}/{{project}}/packages/{{package}}");
     Router::new()
-        .route(&base, get(projects::list_projects))
-        .route(&format!("{base}/{{project}}"), get(projects::get_project))
-        .route(&format!("{base}/{{project}}/about"), get(projects::about))
         .route(
-            &format!("{base}/{{project}}/connections"),
-            get(projects::list_connections),
+            &base,
+            get(projects::list_projects).post(mutations::create_project),
         )
+        .route(
+            &format!("{base}/{{project}}"),
+            get(projects::get_project)
+                .patch(mutations::update_project)
+                .delete(mutations::delete_project),
+        )
+        .route(&format!("{base}/{{project}}/about"), get(projects::about))
+        .merge(connections::routes(&format!("{base}/{{project}}"), true))
+        .merge(connections::routes(&package, false))
         .route(
             &format!("{base}/{{project}}/packages"),
-            get(projects::list_packages),
+            get(projects::list_packages).post(mutations::create_package),
         )
-        .route(&package, get(projects::get_package))
+        .route(
+            &package,
+            get(projects::get_package)
+                .patch(mutations::update_package)
+                .delete(mutations::delete_package),
+        )
         .route(&format!("{package}/models"), get(models::list_models))
         .route(
             &format!("{package}/models/{{*path}}"),
-            get(models::get_model).post(query::post_query),
+            get(models::get_model).post(compile::post_model),
         )
         .route(
             &format!("{package}/notebooks"),

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::{AppError, AppState, Family};
+use crate::catalog::secrets::redact;
 use crate::catalog::{LoadedPackage, PackageSlot, Project};
 
 /// Query parameters of the GET routes.
@@ -36,12 +37,12 @@ pub async fn status(State(state): State<AppState>) -> Json<Value> {
     let catalog = &state.catalog;
     let initialized = catalog.initialized();
     let mut projects = Vec::new();
-    for project in &catalog.projects {
+    for project in catalog.projects() {
         // Status does not wait for packages that are still loading.
         projects.push(project_json(
-            project,
+            &project,
             Family::Projects,
-            &loaded_packages(project),
+            &loaded_packages(&project),
         ));
     }
     let load_errors: Vec<Value> = catalog
@@ -61,7 +62,7 @@ pub async fn status(State(state): State<AppState>) -> Json<Value> {
         "environments": projects,
         "initialized": initialized,
         "operationalState": if initialized { "serving" } else { "initializing" },
-        "frozenConfig": true,
+        "frozenConfig": catalog.settings().frozen,
         "theme": {},
     });
     if !load_errors.is_empty() {
@@ -75,9 +76,9 @@ pub async fn list_projects(
     Extension(family): Extension<Family>,
 ) -> Json<Value> {
     let mut projects = Vec::new();
-    for project in &state.catalog.projects {
-        let packages = load_packages(&state, project, false).await;
-        projects.push(project_json(project, family, &packages));
+    for project in state.catalog.projects() {
+        let packages = load_packages(&state, &project, false).await;
+        projects.push(project_json(&project, family, &packages));
     }
     Json(Value::Array(projects))
 }
@@ -88,9 +89,10 @@ pub async fn get_project(
     Path(project_name): Path<String>,
     Query(params): Query<ReadParams>,
 ) -> Result<Json<Value>, AppError> {
+    params.check_version()?;
     let project = find_project(&state, &project_name)?;
-    let packages = load_packages(&state, project, params.reload()).await;
-    Ok(Json(project_json(project, family, &packages)))
+    let packages = load_packages(&state, &project, params.reload()).await;
+    Ok(Json(project_json(&project, family, &packages)))
 }
 
 /// The April-2025 `about` route: the project's README.
@@ -102,14 +104,6 @@ pub async fn about(
     Ok(Json(json!({ "readme": project.readme })))
 }
 
-pub async fn list_connections(
-    State(state): State<AppState>,
-    Path(project_name): Path<String>,
-) -> Result<Json<Value>, AppError> {
-    let project = find_project(&state, &project_name)?;
-    Ok(Json(Value::Array(project.connections.clone())))
-}
-
 pub async fn list_packages(
     State(state): State<AppState>,
     Extension(family): Extension<Family>,
@@ -118,8 +112,8 @@ pub async fn list_packages(
 ) -> Result<Json<Value>, AppError> {
     params.check_version()?;
     let project = find_project(&state, &project_name)?;
-    let packages = load_packages(&state, project, false).await;
-    Ok(Json(packages_json(project, family, &packages)))
+    let packages = load_packages(&state, &project, false).await;
+    Ok(Json(packages_json(&project, family, &packages)))
 }
 
 pub async fn get_package(
@@ -130,7 +124,7 @@ pub async fn get_package(
 ) -> Result<Json<Value>, AppError> {
     params.check_version()?;
     let project = find_project(&state, &project_name)?;
-    let slot = find_package(project, &package_name)?;
+    let slot = find_package(&project, &package_name)?;
     let loaded = if params.reload() {
         slot.reload(state.catalog.sandbox()).await
     } else {
@@ -141,7 +135,7 @@ pub async fn get_package(
         Ok(package) => {
             let name = package.manifest_name.as_deref().unwrap_or(&slot.name);
             body.insert("name".into(), json!(name));
-            if let Some(description) = &package.description {
+            if let Some(description) = slot.description.as_ref().or(package.description.as_ref()) {
                 body.insert("description".into(), json!(description));
             }
         }
@@ -159,14 +153,14 @@ pub async fn get_package(
     Ok(Json(Value::Object(body)))
 }
 
-pub fn find_project<'a>(state: &'a AppState, name: &str) -> Result<&'a Project, AppError> {
+pub fn find_project(state: &AppState, name: &str) -> Result<Arc<Project>, AppError> {
     state
         .catalog
         .project(name)
         .ok_or_else(|| AppError::not_found(format!("Project \"{name}\" does not exist.")))
 }
 
-pub fn find_package<'a>(project: &'a Project, name: &str) -> Result<&'a PackageSlot, AppError> {
+pub fn find_package(project: &Project, name: &str) -> Result<Arc<PackageSlot>, AppError> {
     project.package(name).ok_or_else(|| {
         AppError::not_found(format!(
             "Package \"{name}\" does not exist in project \"{}\".",
@@ -183,7 +177,7 @@ pub async fn loaded_package(
     package_name: &str,
 ) -> Result<(Arc<crate::catalog::PackageState>, String), AppError> {
     let project = find_project(state, project_name)?;
-    let slot = find_package(project, package_name)?;
+    let slot = find_package(&project, package_name)?;
     let loaded = slot.state(state.catalog.sandbox()).await;
     if let Err(message) = loaded.as_ref() {
         return Err(AppError::failed_dependency(message.clone()));
@@ -193,7 +187,7 @@ pub async fn loaded_package(
 
 /// Loads (or reloads) every package of `project` and returns the states
 /// in configuration order.
-async fn load_packages(
+pub(super) async fn load_packages(
     state: &AppState,
     project: &Project,
     reload: bool,
@@ -220,7 +214,7 @@ fn loaded_packages(project: &Project) -> Vec<(String, Arc<crate::catalog::Packag
         .collect()
 }
 
-fn project_json(
+pub(super) fn project_json(
     project: &Project,
     family: Family,
     packages: &[(String, Arc<crate::catalog::PackageState>)],
@@ -229,7 +223,7 @@ fn project_json(
         "resource": format!("/api/v0/{}/{}", family.segment(), project.name),
         "name": project.name,
         "readme": project.readme,
-        "connections": project.connections,
+        "connections": project.connections.iter().map(redact).collect::<Vec<Value>>(),
         "packages": packages_json(project, family, packages),
     })
 }
@@ -242,8 +236,11 @@ fn packages_json(
     packages
         .iter()
         .map(|(name, loaded)| {
+            let configured = project
+                .package(name)
+                .and_then(|slot| slot.description.clone());
             let description = match loaded.as_ref() {
-                Ok(LoadedPackage { description, .. }) => description.clone(),
+                Ok(LoadedPackage { description, .. }) => configured.or(description.clone()),
                 Err(message) => Some(message.clone()),
             };
             let mut item = json!({
