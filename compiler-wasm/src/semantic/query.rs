@@ -642,18 +642,32 @@ impl Translator<'_> {
                         listed.push((name, expr));
                     }
                 }
-                ast::QueryFieldKind::Wildcard {
-                    prefix: None,
-                    except,
-                    ..
-                } => {
-                    let mut names: Vec<(String, Expr)> = source
+                ast::QueryFieldKind::Wildcard { prefix, except, .. } => {
+                    // `*` lists the source's dimensions, `join.*` a join's.
+                    let (target, path): (Rc<SourceDef>, Vec<String>) = match prefix {
+                        None => (source.clone(), Vec::new()),
+                        Some(prefix_path) => match self.resolve_path(&scope, prefix_path) {
+                            Some(Resolved::Join { path, join }) => (join.source.clone(), path),
+                            Some(_) => {
+                                self.error(
+                                    "invalid-wildcard",
+                                    "A wildcard needs a join before `.*`",
+                                    field.span,
+                                );
+                                continue;
+                            }
+                            None => continue,
+                        },
+                    };
+                    let mut names: Vec<(String, Expr)> = target
                         .fields
                         .iter()
                         .filter(|f| !f.hidden && !except.iter().any(|e| e.name == f.name))
                         .filter_map(|f| match &f.kind {
                             FieldKind::Dimension(expr) if is_indexable(&expr.ty) => {
-                                Some((f.name.clone(), expr.clone()))
+                                let mut name_parts = path.clone();
+                                name_parts.push(f.name.clone());
+                                Some((name_parts.join("."), expr.rebase(&path)))
                             }
                             _ => None,
                         })
