@@ -328,3 +328,40 @@ fn nest_with_two_stages_limits_per_group() {
     );
     assert!(sql.contains("base.\"__k0\" AS __k0"), "{sql}");
 }
+
+#[test]
+fn refinement_limit_drops_the_view_order() {
+    let text = format!(
+        "{}\nsource: ordered_users is users extend {{ view: by_state_name is {{ group_by: state; aggregate: user_count; order_by: state }} }}\n",
+        common::SHOP_MODEL
+    );
+    let host = shop_host().file("shop.malloy", &text);
+    let limited = compile_query(
+        &host,
+        &request(
+            "shop.malloy",
+            "run: ordered_users -> by_state_name + { limit: 2 }",
+        ),
+    )
+    .expect("compiles");
+    assert!(
+        limited
+            .sql
+            .contains("ORDER BY \"user_count\" DESC NULLS LAST\nLIMIT 2"),
+        "{}",
+        limited.sql
+    );
+    let filtered = compile_query(
+        &host,
+        &request(
+            "shop.malloy",
+            "run: ordered_users -> by_state_name + { where: is_adult }",
+        ),
+    )
+    .expect("compiles");
+    assert!(
+        filtered.sql.contains("ORDER BY \"state\" ASC NULLS LAST"),
+        "{}",
+        filtered.sql
+    );
+}

@@ -204,6 +204,28 @@ impl Translator<'_> {
         }
         let last = stages.last_mut()?;
         for part in refinement {
+            // A refinement that sets a limit without an order drops the
+            // base's order, so the default order applies, as in the
+            // reference.
+            let has = |check: fn(&ast::QueryStatementKind) -> bool| {
+                part.bodies
+                    .iter()
+                    .flat_map(|b| b.statements.iter())
+                    .any(|s| check(&s.kind))
+            };
+            let sets_limit = has(|k| {
+                matches!(
+                    k,
+                    ast::QueryStatementKind::Limit(_) | ast::QueryStatementKind::Top(_)
+                )
+            });
+            let sets_order = has(|k| matches!(k, ast::QueryStatementKind::OrderBy(_)));
+            if sets_limit && !sets_order {
+                for body in &mut last.bodies {
+                    body.statements
+                        .retain(|s| !matches!(s.kind, ast::QueryStatementKind::OrderBy(_)));
+                }
+            }
             last.bodies.extend(part.bodies);
             last.annotations.extend(part.annotations);
         }
