@@ -67,7 +67,11 @@ impl Request {
         for parameter in operation.parameters("path") {
             let name = parameter["name"].as_str().unwrap();
             let example = parameter["example"].clone();
-            assert!(example.is_string(), "{}: path parameter {name} has no example", operation.id());
+            assert!(
+                example.is_string(),
+                "{}: path parameter {name} has no example",
+                operation.id()
+            );
             path_values.insert(name.to_string(), example);
         }
         let query = operation
@@ -75,7 +79,10 @@ impl Request {
             .into_iter()
             .filter_map(|parameter| {
                 let example = parameter["example"].as_str()?;
-                Some((parameter["name"].as_str().unwrap().to_string(), example.to_string()))
+                Some((
+                    parameter["name"].as_str().unwrap().to_string(),
+                    example.to_string(),
+                ))
             })
             .collect();
         Request {
@@ -89,9 +96,11 @@ impl Request {
     fn url(&self, template: &str) -> String {
         let mut url = template.to_string();
         for (name, value) in &self.path_values {
-            let encoded: String =
-                percent_encoding::utf8_percent_encode(value.as_str().unwrap(), percent_encoding::NON_ALPHANUMERIC)
-                    .to_string();
+            let encoded: String = percent_encoding::utf8_percent_encode(
+                value.as_str().unwrap(),
+                percent_encoding::NON_ALPHANUMERIC,
+            )
+            .to_string();
             url = url.replace(&format!("{{{name}}}"), &encoded);
         }
         if !self.query.is_empty() {
@@ -101,7 +110,10 @@ impl Request {
                 .map(|(key, value)| {
                     format!(
                         "{key}={}",
-                        percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
+                        percent_encoding::utf8_percent_encode(
+                            value,
+                            percent_encoding::NON_ALPHANUMERIC
+                        )
                     )
                 })
                 .collect();
@@ -153,10 +165,14 @@ fn check_schema(doc: &Value, schema: &Value, value: &Value, at: &str) {
     if let Some(required) = schema["required"].as_array() {
         for name in required {
             let name = name.as_str().unwrap();
-            assert!(value.get(name).is_some(), "{at}: required property {name} is missing in {value}");
+            assert!(
+                value.get(name).is_some(),
+                "{at}: required property {name} is missing in {value}"
+            );
         }
     }
-    if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object()) {
+    if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object())
+    {
         for (name, property) in properties {
             if let Some(field) = object.get(name) {
                 check_schema(doc, property, field, &format!("{at}.{name}"));
@@ -201,7 +217,9 @@ fn error_case(operation: &Operation, status: u16) -> Result<Request, String> {
             }
         }
         404 if has("project") => {
-            let old = request.path_values.insert("project".into(), json!("no-such-project"));
+            let old = request
+                .path_values
+                .insert("project".into(), json!("no-such-project"));
             // PATCH of a project selects it by the body's name.
             if let Some(Value::Object(body)) = &mut request.body {
                 if body.get("name") == old.as_ref() {
@@ -210,7 +228,9 @@ fn error_case(operation: &Operation, status: u16) -> Result<Request, String> {
             }
         }
         424 if has("package") => {
-            request.path_values.insert("package".into(), json!("broken"));
+            request
+                .path_values
+                .insert("package".into(), json!("broken"));
         }
         501 => match &mut request.body {
             Some(Value::Object(body)) => {
@@ -219,7 +239,9 @@ fn error_case(operation: &Operation, status: u16) -> Result<Request, String> {
             _ => request.query.push(("versionId".into(), "v1".into())),
         },
         502 if has("connection") => {
-            request.path_values.insert("connection".into(), json!("corrupt"));
+            request
+                .path_values
+                .insert("connection".into(), json!("corrupt"));
         }
         // 403 and 409 reuse the success request on another server or twice.
         403 | 409 => {}
@@ -252,7 +274,10 @@ fn router_paths(server: &TestServer) -> BTreeSet<String> {
         paths.insert(after[..end].to_string());
         rest = &after[end..];
     }
-    assert!(paths.contains("/api/v0/status"), "cannot read the routes from {debug:.400}");
+    assert!(
+        paths.contains("/api/v0/status"),
+        "cannot read the routes from {debug:.400}"
+    );
     paths
         .into_iter()
         .filter(|path| path.starts_with("/api"))
@@ -287,9 +312,16 @@ fn api_doc_matches_router_and_responses() {
     let response = server.send(Method::GET, "/api-doc.yaml", None);
     assert_eq!(response.status(), StatusCode::OK);
     let doc: Value = serde_yaml::from_str(&response.text().unwrap()).unwrap();
-    assert_eq!(doc["openapi"].as_str().map(|version| &version[..2]), Some("3."));
+    assert_eq!(
+        doc["openapi"].as_str().map(|version| &version[..2]),
+        Some("3.")
+    );
     let mut operations = operations(&doc);
-    assert!(operations.len() > 50, "only {} operations documented", operations.len());
+    assert!(
+        operations.len() > 50,
+        "only {} operations documented",
+        operations.len()
+    );
 
     // Paths: the router and the document list the same ones.
     let routes = router_paths(&server);
@@ -302,7 +334,8 @@ fn api_doc_matches_router_and_responses() {
     }
     for path in &documented {
         assert!(
-            path.as_str() == "/api-doc.yaml" || routes.iter().any(|route| route_matches(route, path)),
+            path.as_str() == "/api-doc.yaml"
+                || routes.iter().any(|route| route_matches(route, path)),
             "api-doc.yaml documents {path}, but the router does not serve it"
         );
     }
@@ -353,10 +386,19 @@ fn api_doc_matches_router_and_responses() {
                 .unwrap_or_else(|reason| panic!("{}: {expected}: {reason}", operation.id()));
             let target = if expected == 403 { &frozen } else { &server };
             let (status, body) = case.send(target, &operation.path);
-            assert_eq!(status.as_u16(), expected, "{} with {case:?}: {body}", operation.id());
+            assert_eq!(
+                status.as_u16(),
+                expected,
+                "{} with {case:?}: {body}",
+                operation.id()
+            );
             assert_eq!(body["code"], json!(expected), "{}: {body}", operation.id());
             let message = body["message"].as_str().unwrap_or_default();
-            assert!(!message.is_empty(), "{}: {expected} without a message", operation.id());
+            assert!(
+                !message.is_empty(),
+                "{}: {expected} without a message",
+                operation.id()
+            );
             assert!(
                 !message.contains(server.root.to_str().unwrap()),
                 "{}: the message shows a server path: {message}",
@@ -369,8 +411,14 @@ fn api_doc_matches_router_and_responses() {
 #[test]
 fn route_matching_handles_catch_all() {
     let route = "/api/v0/projects/{project}/packages/{package}/models/{*path}";
-    assert!(route_matches(route, "/api/v0/projects/{project}/packages/{package}/models/{path}/query"));
-    assert!(!route_matches(route, "/api/v0/projects/{project}/packages/{package}/models"));
+    assert!(route_matches(
+        route,
+        "/api/v0/projects/{project}/packages/{package}/models/{path}/query"
+    ));
+    assert!(!route_matches(
+        route,
+        "/api/v0/projects/{project}/packages/{package}/models"
+    ));
     assert!(route_matches("/api/v0/status", "/api/v0/status"));
     assert!(!route_matches("/api/v0/status", "/api/v0/projects"));
 }

@@ -168,10 +168,9 @@ impl Catalog {
                     .into_iter()
                     .map(|connection| {
                         let name = connection.get("name").and_then(Json::as_str);
-                        let stored = project
-                            .connections
-                            .iter()
-                            .find(|item| name.is_some() && item.get("name").and_then(Json::as_str) == name);
+                        let stored = project.connections.iter().find(|item| {
+                            name.is_some() && item.get("name").and_then(Json::as_str) == name
+                        });
                         match stored {
                             Some(stored) => restore_secrets(stored, connection),
                             None => connection,
@@ -264,7 +263,11 @@ impl Catalog {
             }
             Ok(())
         })?;
-        tracing::info!(project = project_name, package = package_name, "package updated");
+        tracing::info!(
+            project = project_name,
+            package = package_name,
+            "package updated"
+        );
         Ok(slot)
     }
 
@@ -284,7 +287,11 @@ impl Catalog {
                 .ok_or_else(|| package_not_found(project_name, package_name))?;
             Ok(project.packages.remove(index))
         })?;
-        tracing::info!(project = project_name, package = package_name, "package deleted");
+        tracing::info!(
+            project = project_name,
+            package = package_name,
+            "package deleted"
+        );
         Ok(removed)
     }
 
@@ -351,7 +358,11 @@ impl Catalog {
                 })?;
             Ok(project.connections.remove(index))
         })?;
-        tracing::info!(project = project_name, connection = connection_name, "connection deleted");
+        tracing::info!(
+            project = project_name,
+            connection = connection_name,
+            "connection deleted"
+        );
         Ok(removed)
     }
 
@@ -489,8 +500,9 @@ fn unpack_zip(archive: &Path, target: &Path) -> Result<UnpackedFolder, EditError
     let file = std::fs::File::open(archive).map_err(|_| {
         EditError::Invalid("The package archive does not exist or cannot be read.".into())
     })?;
-    let mut zip = zip::ZipArchive::new(file)
-        .map_err(|error| EditError::Invalid(format!("The package archive is not a valid .zip: {error}")))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|error| {
+        EditError::Invalid(format!("The package archive is not a valid .zip: {error}"))
+    })?;
     if zip.len() > MAX_ARCHIVE_ENTRIES {
         return Err(EditError::TooLarge(format!(
             "The package archive has more than {MAX_ARCHIVE_ENTRIES} entries."
@@ -504,9 +516,9 @@ fn unpack_zip(archive: &Path, target: &Path) -> Result<UnpackedFolder, EditError
     };
     let mut written: u64 = 0;
     for index in 0..zip.len() {
-        let mut entry = zip
-            .by_index(index)
-            .map_err(|error| EditError::Invalid(format!("The package archive is damaged: {error}")))?;
+        let mut entry = zip.by_index(index).map_err(|error| {
+            EditError::Invalid(format!("The package archive is damaged: {error}"))
+        })?;
         let raw_name = entry.name().to_string();
         let escapes = Path::new(&raw_name)
             .components()
@@ -536,8 +548,10 @@ fn unpack_zip(archive: &Path, target: &Path) -> Result<UnpackedFolder, EditError
         let budget = MAX_UNPACKED_BYTES - written;
         // Reads one byte past the budget, so an oversized entry is detected
         // even when its header understates its size.
-        let copied = std::io::copy(&mut (&mut entry).take(budget + 1), &mut output)
-            .map_err(|error| EditError::Invalid(format!("Cannot unpack \"{raw_name}\": {error}")))?;
+        let copied =
+            std::io::copy(&mut (&mut entry).take(budget + 1), &mut output).map_err(|error| {
+                EditError::Invalid(format!("Cannot unpack \"{raw_name}\": {error}"))
+            })?;
         if copied > budget {
             return Err(EditError::TooLarge(format!(
                 "The package archive unpacks to more than {MAX_UNPACKED_BYTES} bytes."

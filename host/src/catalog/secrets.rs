@@ -14,9 +14,18 @@ pub const REDACTED: &str = "********";
 /// tokens, connection strings and credentials.
 pub fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["password", "secret", "token", "keyjson", "privatekey", "connectionstring", "credential", "apikey"]
-        .iter()
-        .any(|marker| key.contains(marker))
+    [
+        "password",
+        "secret",
+        "token",
+        "keyjson",
+        "privatekey",
+        "connectionstring",
+        "credential",
+        "apikey",
+    ]
+    .iter()
+    .any(|marker| key.contains(marker))
 }
 
 /// Returns `connection` with every non-empty secret string, at any depth,
@@ -55,8 +64,12 @@ pub fn restore_secrets(stored: &Json, update: Json) -> Json {
                 .map(|(key, value)| {
                     let previous = stored.get(&key);
                     let value = match (value, previous) {
-                        (Json::String(text), Some(previous)) if text == REDACTED => previous.clone(),
-                        (value @ Json::Object(_), Some(previous)) => restore_secrets(previous, value),
+                        (Json::String(text), Some(previous)) if text == REDACTED => {
+                            previous.clone()
+                        }
+                        (value @ Json::Object(_), Some(previous)) => {
+                            restore_secrets(previous, value)
+                        }
                         (value, _) => value,
                     };
                     (key, value)
@@ -84,15 +97,20 @@ mod tests {
         assert_eq!(hidden["postgresConnection"]["host"], "db");
         assert_eq!(hidden["postgresConnection"]["password"], REDACTED);
         assert_eq!(hidden["postgresConnection"]["connectionString"], REDACTED);
-        assert_eq!(hidden["bigqueryConnection"]["serviceAccountKeyJson"], REDACTED);
+        assert_eq!(
+            hidden["bigqueryConnection"]["serviceAccountKeyJson"],
+            REDACTED
+        );
         assert_eq!(hidden["duckdbConnection"]["motherDuckToken"], REDACTED);
         assert!(!hidden.to_string().contains("hunter2"));
     }
 
     #[test]
     fn restore_secrets_keeps_stored_password() {
-        let stored = json!({"name": "pg", "postgresConnection": {"host": "a", "password": "hunter2"}});
-        let update = json!({"name": "pg", "postgresConnection": {"host": "b", "password": REDACTED}});
+        let stored =
+            json!({"name": "pg", "postgresConnection": {"host": "a", "password": "hunter2"}});
+        let update =
+            json!({"name": "pg", "postgresConnection": {"host": "b", "password": REDACTED}});
         let merged = restore_secrets(&stored, update);
         assert_eq!(merged["postgresConnection"]["host"], "b");
         assert_eq!(merged["postgresConnection"]["password"], "hunter2");
@@ -102,6 +120,9 @@ mod tests {
     fn restore_secrets_takes_new_password() {
         let stored = json!({"postgresConnection": {"password": "old"}});
         let update = json!({"postgresConnection": {"password": "new"}});
-        assert_eq!(restore_secrets(&stored, update)["postgresConnection"]["password"], "new");
+        assert_eq!(
+            restore_secrets(&stored, update)["postgresConnection"]["password"],
+            "new"
+        );
     }
 }

@@ -58,7 +58,11 @@ async fn compile(
     body: Bytes,
 ) -> Result<Json<Value>, AppError> {
     let body: CompileBody = parse_body(&body)?;
-    if body.version_id.as_deref().is_some_and(|version| !version.is_empty()) {
+    if body
+        .version_id
+        .as_deref()
+        .is_some_and(|version| !version.is_empty())
+    {
         return Err(AppError::version_id());
     }
     match body.scope.as_deref() {
@@ -133,9 +137,7 @@ async fn compile(
 fn problem_json(problem: &Problem, check_url: &str, line_offset: u32) -> Value {
     let in_check = problem.url == "query";
     let shift = if in_check { line_offset } else { 0 };
-    let position = |position: malloy_compiler::Position| {
-        json!({"line": position.line + shift, "character": position.character})
-    };
+    let position = |position: malloy_compiler::Position| json!({"line": position.line + shift, "character": position.character});
     json!({
         "code": problem.code,
         "message": problem.message,

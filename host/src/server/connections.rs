@@ -19,7 +19,9 @@ use serde_json::{json, Value};
 use super::databases::malloy_type_name;
 use super::mutations::parse_body;
 use super::projects::{find_package, find_project, loaded_package};
-use super::sql_connections::{run_on, schemas, tables, ConfiguredDuckdb, SqlError, SqlRunner, Target};
+use super::sql_connections::{
+    run_on, schemas, tables, ConfiguredDuckdb, SqlError, SqlRunner, Target,
+};
 use super::{AppError, AppState, Family};
 use crate::catalog::secrets::redact;
 use crate::package_host::DUCKDB_CONNECTION;
@@ -66,7 +68,10 @@ impl From<SqlError> for AppError {
 /// redacted, its `resource` and computed `attributes`.
 pub fn connection_json(family: Family, params: &Params, config: &Value) -> Value {
     let mut item = redact(config);
-    let name = config.get("name").and_then(Value::as_str).unwrap_or_default();
+    let name = config
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let project = param(params, "project");
     let resource = match params.get("package") {
         Some(package) => format!(
@@ -75,7 +80,10 @@ pub fn connection_json(family: Family, params: &Params, config: &Value) -> Value
         ),
         None => format!("/api/v0/{}/{project}/connections/{name}", family.segment()),
     };
-    let dialect = config.get("type").and_then(Value::as_str).unwrap_or("duckdb");
+    let dialect = config
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("duckdb");
     if let Value::Object(fields) = &mut item {
         fields.insert("resource".into(), json!(resource));
         fields.insert(
@@ -168,7 +176,9 @@ pub async fn get_connection(
 fn connection_body(body: &Bytes, name: &str) -> Result<Value, AppError> {
     let mut config: Value = parse_body(body)?;
     let Value::Object(fields) = &mut config else {
-        return Err(AppError::bad_request("The connection must be a JSON object."));
+        return Err(AppError::bad_request(
+            "The connection must be a JSON object.",
+        ));
     };
     if let Some(body_name) = fields.get("name").and_then(Value::as_str) {
         if body_name != name {
@@ -243,7 +253,9 @@ pub async fn test_connection(
     body: Bytes,
 ) -> Result<Json<Value>, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::bad_request("The request body is empty; send a connection."));
+        return Err(AppError::bad_request(
+            "The request body is empty; send a connection.",
+        ));
     }
     let config: Value = parse_body(&body)?;
     if !config.get("type").is_some_and(Value::is_string) {
@@ -326,7 +338,10 @@ pub async fn get_table(
     })))
 }
 
-fn sql_from(params: &SqlParams, body: Option<SqlBody>) -> Result<(String, Option<Value>), AppError> {
+fn sql_from(
+    params: &SqlParams,
+    body: Option<SqlBody>,
+) -> Result<(String, Option<Value>), AppError> {
     let (sql, options) = match body {
         Some(body) => (body.sql_statement, body.options),
         None => (
@@ -476,7 +491,11 @@ pub async fn post_query_data(
 
 /// Creates a table from the statement's rows, named after a hash of the
 /// statement, and returns its name. The same statement reuses the table.
-async fn temporary_table(state: AppState, params: Params, sql: String) -> Result<Json<Value>, AppError> {
+async fn temporary_table(
+    state: AppState,
+    params: Params,
+    sql: String,
+) -> Result<Json<Value>, AppError> {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     sql.hash(&mut hasher);
@@ -531,7 +550,10 @@ pub fn routes(scope: &str, project_level: bool) -> axum::Router<AppState> {
     };
     router
         .route(&format!("{one}/schemas"), get(list_schemas))
-        .route(&format!("{one}/schemas/{{schema}}/tables"), get(list_tables))
+        .route(
+            &format!("{one}/schemas/{{schema}}/tables"),
+            get(list_tables),
+        )
         .route(
             &format!("{one}/schemas/{{schema}}/tables/{{table}}"),
             get(get_table),
@@ -545,7 +567,10 @@ pub fn routes(scope: &str, project_level: bool) -> axum::Router<AppState> {
             &format!("{one}/queryData"),
             get(get_query_data).post(post_query_data),
         )
-        .route(&format!("{one}/sqlQuery"), axum::routing::post(post_query_data))
+        .route(
+            &format!("{one}/sqlQuery"),
+            axum::routing::post(post_query_data),
+        )
         .route(
             &format!("{one}/temporaryTable"),
             get(get_temporary_table).post(post_temporary_table),

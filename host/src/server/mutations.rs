@@ -32,7 +32,9 @@ impl From<EditError> for AppError {
 /// not valid.
 pub fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::bad_request("The request body is empty; send a JSON object."));
+        return Err(AppError::bad_request(
+            "The request body is empty; send a JSON object.",
+        ));
     }
     serde_json::from_slice(body)
         .map_err(|error| AppError::bad_request(format!("Invalid JSON body: {error}")))
@@ -103,7 +105,10 @@ pub async fn update_project(
 ) -> Result<Json<Value>, AppError> {
     check_writable(&state)?;
     let body: ProjectBody = parse_body(&body)?;
-    let name = body.name.filter(|name| !name.is_empty()).unwrap_or(path_name);
+    let name = body
+        .name
+        .filter(|name| !name.is_empty())
+        .unwrap_or(path_name);
     let project = state
         .catalog
         .update_project(&name, body.readme, body.connections)

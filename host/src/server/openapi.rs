@@ -9,5 +9,8 @@ use axum::response::IntoResponse;
 pub const API_DOC: &str = include_str!("../../api-doc.yaml");
 
 pub async fn api_doc() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/yaml; charset=utf-8")], API_DOC)
+    (
+        [(header::CONTENT_TYPE, "application/yaml; charset=utf-8")],
+        API_DOC,
+    )
 }

@@ -78,13 +78,19 @@ impl ConfiguredDuckdb {
                 "Connection type \"{kind}\" is not supported by this server; use \"duckdb\"."
             )));
         }
-        let options = config.get("duckdbConnection").cloned().unwrap_or(Json::Null);
+        let options = config
+            .get("duckdbConnection")
+            .cloned()
+            .unwrap_or(Json::Null);
         let database_path = options
             .get("databasePath")
             .and_then(Json::as_str)
             .filter(|path| !path.is_empty() && *path != ":memory:");
         let mut hidden_paths = Vec::new();
-        for folder in [&settings.server_root, &settings.config_dir].into_iter().flatten() {
+        for folder in [&settings.server_root, &settings.config_dir]
+            .into_iter()
+            .flatten()
+        {
             hidden_paths.push(folder.to_string_lossy().into_owned());
         }
         let flags = || {
@@ -148,7 +154,10 @@ impl SqlRunner for ConfiguredDuckdb {
             }
             let mut cells = Vec::with_capacity(columns.len());
             for index in 0..columns.len() {
-                cells.push(row.get::<_, Value>(index).map_err(|e| self.driver_error(e))?);
+                cells.push(
+                    row.get::<_, Value>(index)
+                        .map_err(|e| self.driver_error(e))?,
+                );
             }
             values.push(cells);
         }
@@ -175,7 +184,11 @@ impl SqlRunner for ConfiguredDuckdb {
 /// Resolves a configured database file: relative to the config file's
 /// folder, and inside SERVER_ROOT.
 fn database_file(path: &str, settings: &CatalogSettings) -> Result<PathBuf, SqlError> {
-    let Some(root) = settings.server_root.as_ref().and_then(|root| root.canonicalize().ok()) else {
+    let Some(root) = settings
+        .server_root
+        .as_ref()
+        .and_then(|root| root.canonicalize().ok())
+    else {
         return Err(SqlError::Invalid(
             "This server has no SERVER_ROOT, so DuckDB connections can only be in memory.".into(),
         ));
@@ -197,7 +210,9 @@ fn database_file(path: &str, settings: &CatalogSettings) -> Result<PathBuf, SqlE
 fn hide_paths(message: &str, folders: &[String]) -> String {
     let mut message = message.to_string();
     for folder in folders {
-        message = message.replace(&format!("{folder}/"), "").replace(folder, ".");
+        message = message
+            .replace(&format!("{folder}/"), "")
+            .replace(folder, ".");
     }
     message
 }
@@ -225,7 +240,11 @@ pub async fn run_on<T: Send + 'static>(
         }
     })
     .await
-    .unwrap_or_else(|_| Err(SqlError::Driver("The statement stopped unexpectedly.".into())))
+    .unwrap_or_else(|_| {
+        Err(SqlError::Driver(
+            "The statement stopped unexpectedly.".into(),
+        ))
+    })
 }
 
 /// Lists the schemas of the current database as `(name, is_default,
@@ -294,13 +313,20 @@ mod tests {
         let config = json!({"name": "mem", "type": "duckdb", "duckdbConnection": {}});
         let database = ConfiguredDuckdb::open(&config, &CatalogSettings::default()).unwrap();
         let schemas = schemas(&database).unwrap();
-        assert!(schemas.iter().any(|(name, default, _)| name == "main" && *default), "{schemas:?}");
+        assert!(
+            schemas
+                .iter()
+                .any(|(name, default, _)| name == "main" && *default),
+            "{schemas:?}"
+        );
     }
 
     #[test]
     fn configured_database_cannot_read_files() {
         let config = json!({"name": "mem", "type": "duckdb"});
         let database = ConfiguredDuckdb::open(&config, &CatalogSettings::default()).unwrap();
-        assert!(database.query("SELECT * FROM read_csv('/etc/passwd')").is_err());
+        assert!(database
+            .query("SELECT * FROM read_csv('/etc/passwd')")
+            .is_err());
     }
 }
