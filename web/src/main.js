@@ -288,18 +288,20 @@ function showNotebook(visible) {
   elements['notebook-view'].hidden = !visible;
 }
 
-/** Renders a notebook from its text: Markdown cells, and Malloy cells with their results. */
+/**
+ * Renders a notebook: Markdown cells, and Malloy cells with their results.
+ * The server's notebook endpoint runs the cells. A cell it returns no
+ * result for runs through the query endpoint, which reports the error.
+ */
 async function openNotebook(path) {
   const generation = ++state.generation;
   showNotebook(true);
   const view = elements['notebook-view'];
-  const text = state.compiler.notebooks[path];
-  if (text === undefined) {
-    view.textContent = `${path} is not in this package.`;
+  const { cells, results, failure } = await loadNotebook(path);
+  if (generation !== state.generation) {
     return;
   }
 
-  const cells = parseNotebook(text);
   const title = document.createElement('h2');
   title.textContent = path;
   view.replaceChildren(title);
@@ -311,7 +313,12 @@ async function openNotebook(path) {
       container.append(renderMarkdown(cell.text));
     } else {
       container.append(highlightedCode(cell.text));
-      if (hasRun(cell.text)) {
+      if (results.has(index)) {
+        const output = document.createElement('div');
+        output.className = 'notebook-result';
+        output.append(renderResult(results.get(index)));
+        container.append(output);
+      } else if (hasRun(cell.text)) {
         const output = document.createElement('div');
         output.className = 'notebook-result';
         output.textContent = 'Running…';
@@ -321,7 +328,11 @@ async function openNotebook(path) {
     }
     view.append(container);
   });
-  setStatus(`${path}: ${cells.length} cells`);
+  if (failure) {
+    setStatus(`The server could not run ${path}, so each cell runs on its own: ${failure}`, true);
+  } else {
+    setStatus(`${path}: ${cells.length} cells`);
+  }
 
   for (const { index, output } of pending) {
     if (generation !== state.generation) {
@@ -335,6 +346,37 @@ async function openNotebook(path) {
       output.className = 'run-error';
       output.textContent = error.message;
     }
+  }
+}
+
+/**
+ * Returns a notebook's cells (`[{type: 'markdown' | 'malloy', text}]`) and
+ * the results the server computed, by cell index. When the notebook
+ * endpoint is missing or fails (it rejects a notebook with one broken
+ * cell), returns the cells of the text from `compile-inputs` with no
+ * results, and the endpoint's message as `failure`.
+ */
+async function loadNotebook(path) {
+  const base = packagePath(state.project, state.package);
+  try {
+    const notebook = await api(`${base}/notebooks/${encodePath(path)}`);
+    const cells = notebook.notebookCells.map((cell) => ({
+      type: cell.type === 'markdown' ? 'markdown' : 'malloy',
+      text: cell.text,
+    }));
+    const results = new Map();
+    notebook.notebookCells.forEach((cell, index) => {
+      if (cell.result) {
+        results.set(index, JSON.parse(cell.result));
+      }
+    });
+    return { cells, results, failure: null };
+  } catch (error) {
+    const text = state.compiler.notebooks[path];
+    if (error.status === undefined || text === undefined) {
+      throw error;
+    }
+    return { cells: parseNotebook(text), results: new Map(), failure: error.status === 404 ? null : error.message };
   }
 }
 

@@ -27,7 +27,9 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), 'malloy-playground-test-'));
   const faa = join(work, 'faa');
   cpSync(join(REPO_ROOT, 'malloy-samples', 'faa'), faa, { recursive: true });
-  cpSync(join(REPO_ROOT, 'web', 'tests', 'fixtures', 'tour.malloynb'), join(faa, 'tour.malloynb'));
+  for (const notebook of ['tour.malloynb', 'broken.malloynb']) {
+    cpSync(join(REPO_ROOT, 'web', 'tests', 'fixtures', notebook), join(faa, notebook));
+  }
   server = await startServer({
     frozenConfig: true,
     projects: [{
@@ -222,6 +224,7 @@ test('schema route rejects unused tables', async () => {
 });
 
 test('notebook renders markdown and results', async () => {
+  const before = requests.length;
   await page.selectOption('#notebook', 'tour.malloynb');
   await page.waitForFunction(
     () => document.querySelectorAll('#notebook-view .notebook-result').length === 2
@@ -238,8 +241,31 @@ test('notebook renders markdown and results', async () => {
   assert.match(await yearRows.nth(0).locator('td').nth(0).textContent(), /^\d{4}$/);
   const bars = page.locator('#notebook-view .notebook-result').nth(1).locator('svg rect.bar');
   assert.equal(await bars.count(), 5);
+  // The notebook endpoint runs the cells, so the page sends no queries.
+  const sent = requests.slice(before);
+  assert.ok(sent.includes('GET /api/v0/projects/home/packages/faa/notebooks/tour.malloynb'), sent.join('\n'));
+  assert.deepEqual(sent.filter((request) => request.startsWith('POST')), []);
   if (SCREENSHOT_DIR) {
     await page.screenshot({ path: join(SCREENSHOT_DIR, 'playground-notebook.png'), fullPage: true });
     await page.locator('#notebook-view .chart-bar').first().screenshot({ path: join(SCREENSHOT_DIR, 'playground-chart.png') });
   }
+});
+
+test('broken notebook runs cell by cell', async () => {
+  const before = requests.length;
+  await page.selectOption('#notebook', 'broken.malloynb');
+  await page.waitForFunction(
+    () => document.querySelector('#notebook-view h2')?.textContent === 'broken.malloynb'
+      && document.querySelectorAll('#notebook-view .run-error').length === 1
+      && document.querySelectorAll('#notebook-view .notebook-result table').length === 1,
+    null,
+    { timeout: 60_000 },
+  );
+  assert.equal(await page.textContent('#notebook-view .run-error'), "'no_such_field' is not defined");
+  assert.match(await status(), /^The server could not run broken\.malloynb, so each cell runs on its own: .*no_such_field/s);
+  const posts = requests.slice(before).filter((request) => request.startsWith('POST'));
+  assert.deepEqual(posts, [
+    'POST /api/v0/projects/home/packages/faa/models/flights.malloy/query',
+    'POST /api/v0/projects/home/packages/faa/models/flights.malloy/query',
+  ]);
 });
