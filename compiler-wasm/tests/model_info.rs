@@ -118,3 +118,26 @@ fn model_annotations_are_kept() {
         vec!["## renderer=x\n".to_string()]
     );
 }
+
+#[test]
+fn imported_query_runs_without_its_source() {
+    let host = common::shop_host()
+        .file(
+            "base.malloy",
+            &format!("{SHOP_MODEL}\nquery: states is users -> by_state\n"),
+        )
+        .file("report.malloy", "import { states } from \"base.malloy\"\n");
+    for query in [
+        "run: states",
+        "run: states + { limit: 2 }",
+        "run: states -> { aggregate: n is count() }",
+    ] {
+        let output = compile_query(&host, &request("report.malloy", query))
+            .unwrap_or_else(|problems| panic!("{query}: {problems:#?}"));
+        assert!(
+            output.sql.contains("'users.parquet'"),
+            "{query}\n{}",
+            output.sql
+        );
+    }
+}

@@ -175,17 +175,14 @@ pub fn return_type(spec: &FunctionSpec, arguments: &[DataType]) -> DataType {
 /// Returns whether the argument types fit the function's signature. NULLs and
 /// untyped values fit anything.
 pub fn arguments_fit(spec: &FunctionSpec, arguments: &[DataType]) -> bool {
-    spec.signature
-        .chars()
-        .zip(arguments)
-        .all(|(kind, ty)| {
-            matches!(
-                (kind, ty),
-                (_, DataType::Null | DataType::Error | DataType::SqlNative(_))
-                    | ('s', DataType::String)
-                    | ('n', DataType::Number(_))
-                    | ('t', DataType::Date(_) | DataType::Timestamp(_))
-                    | ('a', _)
-            )
-        })
+    spec.signature.chars().zip(arguments).all(|(kind, ty)| {
+        matches!(
+            (kind, ty),
+            (_, DataType::Null | DataType::Error | DataType::SqlNative(_))
+                | ('s', DataType::String)
+                | ('n', DataType::Number(_))
+                | ('t', DataType::Date(_) | DataType::Timestamp(_))
+                | ('a', _)
+        )
+    })
 }

@@ -27,8 +27,13 @@ use model::{Query, SourceDef};
 #[derive(Debug, Clone)]
 pub struct NamedQuery {
     pub name: String,
-    /// The query as written, so that refinements can re-translate it.
-    pub ast: ast::QueryExpr,
+    /// The source the query starts from and its stages as written, so that
+    /// refinements and longer pipelines can translate it again without
+    /// looking names up in the namespace of the file that uses it.
+    pub root: Rc<SourceDef>,
+    pub stages: Vec<Vec<ast::ViewExpr>>,
+    /// Annotations of the views the query runs.
+    pub stage_annotations: Vec<String>,
     pub query: Rc<Query>,
     /// The source the query starts from, when it names one.
     pub source_name: Option<String>,
@@ -166,16 +171,27 @@ impl<'e> Translator<'e> {
                 for definition in definitions {
                     let mut notes = annotation_texts(annotations);
                     notes.extend(annotation_texts(&definition.annotations));
-                    if let Some(query) = self.translate_query(&definition.query, &notes) {
-                        let named = NamedQuery {
-                            name: definition.name.name.clone(),
-                            ast: definition.query.clone(),
-                            source_name: self.query_source_name(&definition.query),
-                            query,
-                            annotations: notes,
-                        };
-                        self.define(&definition.name.name, ModelEntry::Query(Rc::new(named)));
-                    }
+                    let Some((root, stages, stage_annotations)) =
+                        self.flatten_query(&definition.query)
+                    else {
+                        continue;
+                    };
+                    let mut all_notes = stage_annotations.clone();
+                    all_notes.extend(notes.iter().cloned());
+                    let Some(query) = self.translate_pipeline(root.clone(), &stages, all_notes)
+                    else {
+                        continue;
+                    };
+                    let named = NamedQuery {
+                        name: definition.name.name.clone(),
+                        root,
+                        stages,
+                        stage_annotations,
+                        source_name: self.query_source_name(&definition.query),
+                        query,
+                        annotations: notes,
+                    };
+                    self.define(&definition.name.name, ModelEntry::Query(Rc::new(named)));
                 }
             }
             ast::StatementKind::Run { annotations, query } => {

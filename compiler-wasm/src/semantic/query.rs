@@ -10,9 +10,19 @@ use super::model::{
 };
 use super::source::query_output_source;
 use super::types::{DataType, NumberSubtype};
-use super::{annotation_texts, ModelEntry, Translator};
+use super::{annotation_texts, ModelEntry, NamedQuery, Translator};
 use crate::diagnostics::Span;
 use crate::syntax::ast;
+
+/// The root, stages and view annotations of a named query, to continue
+/// or refine it.
+fn named_parts(named: &NamedQuery) -> (Rc<SourceDef>, Vec<StageSpec>, Vec<String>) {
+    (
+        named.root.clone(),
+        named.stages.clone(),
+        named.stage_annotations.clone(),
+    )
+}
 
 /// The sample size of `sample: true`.
 const DEFAULT_SAMPLE_ROWS: u64 = 100_000;
@@ -67,7 +77,7 @@ impl Translator<'_> {
         query.stages.last().cloned()
     }
 
-    fn flatten_query(
+    pub(super) fn flatten_query(
         &mut self,
         query: &ast::QueryExpr,
     ) -> Option<(Rc<SourceDef>, Vec<StageSpec>, Vec<String>)> {
@@ -78,7 +88,7 @@ impl Translator<'_> {
                         if let Some(ModelEntry::Query(named)) =
                             self.model.lookup(&name.name).cloned()
                         {
-                            let (root, mut specs, notes) = self.flatten_query(&named.ast)?;
+                            let (root, mut specs, notes) = named_parts(&named);
                             specs.extend(stages.iter().map(|s| vec![s.clone()]));
                             return Some((root, specs, notes));
                         }
@@ -93,7 +103,7 @@ impl Translator<'_> {
             }
             ast::QueryExprKind::Named(name) => match self.model.lookup(&name.name).cloned() {
                 Some(ModelEntry::Query(named)) => {
-                    let (root, specs, mut notes) = self.flatten_query(&named.ast)?;
+                    let (root, specs, mut notes) = named_parts(&named);
                     notes.extend(named.annotations.iter().cloned());
                     Some((root, specs, notes))
                 }
@@ -133,7 +143,7 @@ impl Translator<'_> {
         }
     }
 
-    fn translate_pipeline(
+    pub(super) fn translate_pipeline(
         &mut self,
         root: Rc<SourceDef>,
         specs: &[StageSpec],
