@@ -141,3 +141,28 @@ fn imported_query_runs_without_its_source() {
         );
     }
 }
+
+#[test]
+fn imported_parameterized_source_keeps_its_names() {
+    let host = common::shop_host()
+        .file(
+            "base.malloy",
+            &format!(
+                "{SHOP_MODEL}\nsource: older(min_age::number is 30) is users extend {{ where: age >= min_age }}\n"
+            ),
+        )
+        .file("report.malloy", "import { older } from \"base.malloy\"\n");
+    let output = compile_query(
+        &host,
+        &request(
+            "report.malloy",
+            "run: older(min_age is 70) -> { aggregate: user_count }",
+        ),
+    )
+    .unwrap_or_else(|problems| panic!("{problems:#?}"));
+    assert!(
+        output.sql.contains("(base.\"age\" >= 70)"),
+        "{}",
+        output.sql
+    );
+}

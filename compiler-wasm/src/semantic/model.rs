@@ -43,6 +43,9 @@ pub struct SourceDef {
 pub struct SourceTemplate {
     pub parameters: Vec<ast::Parameter>,
     pub source: ast::SourceExpr,
+    /// The names defined where the source was, which its definition uses
+    /// wherever the source is imported to.
+    pub namespace: Rc<super::Model>,
 }
 
 impl SourceDef {

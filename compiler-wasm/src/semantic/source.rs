@@ -109,6 +109,7 @@ impl Translator<'_> {
         source.template = Some(Rc::new(SourceTemplate {
             parameters: definition.parameters.clone(),
             source: definition.source.clone(),
+            namespace: Rc::new(self.model.clone()),
         }));
         Some(Rc::new(source))
     }
@@ -170,7 +171,9 @@ impl Translator<'_> {
             }
         }
         self.parameters.push(values);
+        let caller_model = std::mem::replace(&mut self.model, (*template.namespace).clone());
         let translated = self.translate_source_expr(&template.source);
+        self.model = caller_model;
         self.parameters.pop();
         let mut source = (*translated?).clone();
         source.name = name.to_string();
