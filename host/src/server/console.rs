@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, MethodRouter};
@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-use super::AppState;
+use super::{AppError, AppState};
 use crate::config::{Options, CONFIG_FILE_NAME};
 
 /// The console's folder, relative to the repository, where
@@ -86,20 +86,40 @@ fn configured_theme(options: &Options) -> Value {
         .unwrap_or_else(|| json!({}))
 }
 
-/// Builds `GET /api/v0/theme`.
+/// Builds `GET /api/v0/theme`, and the environment-wide materialization
+/// list that the console's environment page polls.
 pub fn router(console: &Console) -> Router<AppState> {
     let theme = Arc::new(if console.theme.is_object() {
         console.theme.clone()
     } else {
         json!({})
     });
-    Router::new().route(
-        "/api/v0/theme",
-        get(move || {
-            let theme = Arc::clone(&theme);
-            async move { Json((*theme).clone()) }
-        }),
-    )
+    Router::new()
+        .route(
+            "/api/v0/theme",
+            get(move || {
+                let theme = Arc::clone(&theme);
+                async move { Json((*theme).clone()) }
+            }),
+        )
+        .route(
+            "/api/v0/environments/{environment}/packages/materializations",
+            get(list_materializations),
+        )
+}
+
+/// Returns the materializations of an environment's packages: none,
+/// because this server does not build materialized tables.
+async fn list_materializations(
+    State(state): State<AppState>,
+    UrlPath(environment): UrlPath<String>,
+) -> Result<Json<Value>, AppError> {
+    if state.catalog.project(&environment).is_none() {
+        return Err(AppError::not_found(format!(
+            "Environment \"{environment}\" could not be resolved to a path."
+        )));
+    }
+    Ok(Json(json!([])))
 }
 
 /// Builds the handler for every path no route matches: the console's files
@@ -136,7 +156,7 @@ async fn serve_file(dir: &Path, request: Request) -> Response {
         Ok(response) => response.into_response(),
         Err(error) => {
             tracing::error!(%error, console_dir = %dir.display(), "cannot serve a console file");
-            super::AppError::internal("Cannot read the console's files.").into_response()
+            AppError::internal("Cannot read the console's files.").into_response()
         }
     }
 }
