@@ -491,6 +491,15 @@ fn error_model_and_databases() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], 404);
 
+    let huge = Value::String(format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024)));
+    let (status, body) = server.call(Method::POST, "/projects/shop/packages", Some(huge));
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["code"], 413, "{body}");
+
+    let (status, body) = server.call(Method::PUT, "/projects/shop", None);
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(body["code"], 405, "{body}");
+
     let (status, body) = server.call(Method::GET, "/projects/shop/packages/shop/databases", None);
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body[0]["path"], "data/items.csv");

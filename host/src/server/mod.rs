@@ -9,6 +9,7 @@ pub mod console;
 mod connections;
 mod databases;
 mod error;
+mod json_errors;
 mod models;
 mod notebooks;
 mod mutations;
@@ -132,6 +133,7 @@ pub fn app_with_console(state: AppState, console: console::Console) -> Router {
         .merge(console::router(&console))
         .fallback_service(console::fallback(console.dir.clone()))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(json_errors::json_errors))
         .layer(axum::middleware::from_fn(
             crate::telemetry::record_http_metrics,
         ))

@@ -232,7 +232,15 @@ pub async fn run_on<T: Send + 'static>(
     target: Target,
     work: impl FnOnce(&dyn SqlRunner) -> Result<T, SqlError> + Send + 'static,
 ) -> Result<T, SqlError> {
-    tokio::task::spawn_blocking(move || match target {
+    let connection = match &target {
+        Target::Package(_) => crate::package_host::DUCKDB_CONNECTION.to_string(),
+        Target::Configured { config, .. } => config
+            .get("name")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let outcome = tokio::task::spawn_blocking(move || match target {
         Target::Package(database) => work(database.as_ref()),
         Target::Configured { config, settings } => {
             let database = ConfiguredDuckdb::open(&config, &settings)?;
@@ -244,7 +252,11 @@ pub async fn run_on<T: Send + 'static>(
         Err(SqlError::Driver(
             "The statement stopped unexpectedly.".into(),
         ))
-    })
+    });
+    if let Err(error) = &outcome {
+        tracing::info!(connection, %error, "a connection statement failed");
+    }
+    outcome
 }
 
 /// Lists the schemas of the current database as `(name, is_default,
