@@ -28,6 +28,8 @@ struct Shared<'h> {
     loaded: RefCell<HashMap<String, Rc<Model>>>,
     /// Problems found in imported files.
     problems: RefCell<Vec<Problem>>,
+    /// Warnings of every file loaded, reported with a successful result.
+    warnings: RefCell<Vec<Problem>>,
 }
 
 /// The environment of one file: imports resolve relative to its folder.
@@ -151,6 +153,10 @@ fn load_file(shared: &Shared, path: &str) -> Result<Rc<Model>, Vec<Problem>> {
     if has_error(&problems) {
         return Err(problems);
     }
+    let mut warnings = shared.warnings.borrow_mut();
+    warnings.extend(syntax);
+    warnings.extend(problems);
+    drop(warnings);
     let model = Rc::new(translator.model);
     shared
         .loaded
@@ -165,6 +171,7 @@ fn shared(host: &dyn Host) -> Shared<'_> {
         loading: RefCell::new(Vec::new()),
         loaded: RefCell::new(HashMap::new()),
         problems: RefCell::new(Vec::new()),
+        warnings: RefCell::new(Vec::new()),
     }
 }
 
@@ -278,7 +285,12 @@ pub fn compile_model(host: &dyn Host, model_path: &str) -> Result<ModelOutput, V
         })
         .collect();
     let model_info = serde_json::json!({"entries": entries, "anonymous_queries": anonymous});
-    let warnings = problems_of(std::mem::take(&mut translator.diagnostics), model_path, "");
+    let mut warnings = shared.warnings.borrow_mut().split_off(0);
+    warnings.extend(problems_of(
+        std::mem::take(&mut translator.diagnostics),
+        model_path,
+        "",
+    ));
     Ok(ModelOutput {
         model_info: model_info.to_string(),
         sources,
@@ -348,7 +360,11 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
         query_name: translated.query_name,
         row_limit,
         query_timezone: last.timezone.clone(),
-        problems: translated.warnings,
+        problems: {
+            let mut warnings = shared.warnings.borrow_mut().split_off(0);
+            warnings.extend(translated.warnings);
+            warnings
+        },
     })
 }
 
