@@ -5,8 +5,7 @@
 # Usage: scripts/conformance.sh [run-cases options]
 #   CONFORMANCE_DIR   the conformance kit (default: ../shared/conformance
 #                     beside the repository)
-#   CONFORMANCE_AREAS comma-separated areas to check (default: the areas the
-#                     compiler supports in full, listed below)
+#   CONFORMANCE_AREAS comma-separated areas to check (default: all of them)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$REPO_ROOT"
@@ -17,7 +16,7 @@ if [ ! -x "$kit/run-cases" ]; then
   exit 2
 fi
 kit="$(cd "$kit" && pwd)"
-areas="${CONFORMANCE_AREAS:-sources,query-clauses,modeling}"
+areas="${CONFORMANCE_AREAS:-}"
 
 work="$(mktemp -d)"
 server_pid=""
@@ -50,6 +49,10 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-echo "Checking areas: $areas"
+area_options=()
+if [ -n "$areas" ]; then
+  area_options=(--area "$areas")
+fi
+echo "Checking areas: ${areas:-all}, with exact error messages and result types"
 "$kit/run-cases" --server "http://127.0.0.1:$port" --project conformance --package conformance \
-  --area "$areas" -j 2 "$@"
+  "${area_options[@]}" --strict-errors --check-types -j 2 "$@"
