@@ -14,7 +14,7 @@ use super::{annotation_texts, ModelEntry, NamedQuery, Translator};
 use crate::diagnostics::Span;
 use crate::syntax::ast;
 
-/// The root, stages and view annotations of a named query, to continue
+/// Returns the root, stages and view annotations of a named query, to continue
 /// or refine it.
 fn named_parts(named: &NamedQuery) -> (Rc<SourceDef>, Vec<StageSpec>, Vec<String>) {
     (
