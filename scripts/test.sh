@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything and runs the whole test suite: the compiler's and the
-# server's cargo tests, the k6 smoke preset and the conformance cases
-# against a running server.
+# server's cargo tests, the official web console and Python client against
+# the server, the k6 smoke preset and the conformance cases against a
+# running server.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$REPO_ROOT"
@@ -10,6 +11,9 @@ scripts/setup.sh dev
 
 echo "==> cargo test"
 cargo test --workspace
+
+echo "==> Web console and Python client"
+scripts/test-console.sh
 
 echo "==> k6 smoke preset against the samples"
 scripts/k6-smoke.sh
