@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds everything and runs the whole test suite: the compiler's and the
 # server's cargo tests, the official web console and Python client against
-# the server, the k6 smoke preset and the conformance cases against a
-# running server.
+# the server, the k6 smoke preset, the conformance cases against a
+# running server, and the playground's tests.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$REPO_ROOT"
 
+scripts/install-test-tools.sh
 scripts/setup.sh dev
 
 echo "==> cargo test"
@@ -20,3 +21,6 @@ scripts/k6-smoke.sh
 
 echo "==> Conformance cases against the server"
 scripts/conformance.sh
+
+echo "==> Playground, browser build and jco host"
+scripts/test-web.sh
