@@ -22,7 +22,7 @@ pub const MAX_UNPACKED_BYTES: u64 = 1024 * 1024 * 1024;
 /// Maximum number of entries in an uploaded package archive.
 const MAX_ARCHIVE_ENTRIES: usize = 100_000;
 
-/// Why a change to the catalog was rejected.
+/// The reason a change to the catalog was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EditError {
     #[error("The configuration is frozen; projects, packages and connections cannot be changed.")]
@@ -46,7 +46,7 @@ pub struct PackageRequest {
     pub description: Option<String>,
 }
 
-/// A folder under the storage folder that holds one unpacked archive. It
+/// A folder under the storage folder that contains one unpacked archive. It
 /// is removed when the last package version that uses it is dropped.
 #[derive(Debug)]
 pub struct UnpackedFolder {
@@ -78,8 +78,8 @@ impl Catalog {
         }
     }
 
-    /// Replaces the project called `name` with what `change` returns, or
-    /// answers 404 when there is none.
+    /// Replaces the project called `name` with the result of `change`, or
+    /// returns `NotFound` when there is none.
     fn replace_project<T>(
         &self,
         name: &str,
@@ -464,7 +464,7 @@ fn is_zip(path: &Path) -> bool {
         .is_some_and(|extension| extension.eq_ignore_ascii_case("zip"))
 }
 
-/// Returns a new folder path for one upload; each upload gets its own, so
+/// Returns a new folder path for one upload. Each upload gets its own, so
 /// the previous version's files stay in place for requests still using it.
 fn unpack_target(storage: &Path, project: &str, package: &str) -> PathBuf {
     static UPLOADS: AtomicU64 = AtomicU64::new(0);
@@ -478,7 +478,7 @@ fn unpack_target(storage: &Path, project: &str, package: &str) -> PathBuf {
         .join(format!("{package}-{stamp}-{number}"))
 }
 
-/// Returns the folder that holds `publisher.json`: the unpacked folder, or
+/// Returns the folder that contains `publisher.json`: the unpacked folder, or
 /// its only subfolder when the archive wraps the package in one.
 fn package_root(folder: &Path) -> PathBuf {
     if folder.join("publisher.json").is_file() {

@@ -321,14 +321,14 @@ pub async fn get_table(
     let target = target(&state, &params).await?;
     let schema = param(&params, "schema").to_string();
     let table = param(&params, "table").to_string();
-    let wanted = table.clone();
+    let requested = table.clone();
     let tables = run_on(target, move |database| tables(database, &schema)).await?;
     let (_, columns) = tables
         .iter()
-        .find(|(name, _)| *name == wanted)
+        .find(|(name, _)| *name == requested)
         .ok_or_else(|| {
             AppError::not_found(format!(
-                "Table {}.{wanted} not found",
+                "Table {}.{requested} not found",
                 param(&params, "schema")
             ))
         })?;
@@ -490,7 +490,8 @@ pub async fn post_query_data(
 }
 
 /// Creates a table from the statement's rows, named after a hash of the
-/// statement, and returns its name. The same statement reuses the table.
+/// statement, and returns its name. The same statement always gets the
+/// same name.
 async fn temporary_table(
     state: AppState,
     params: Params,
@@ -531,7 +532,7 @@ pub async fn post_temporary_table(
     temporary_table(state, params, sql).await
 }
 
-/// Adds the connection routes under `scope`, a project or package path.
+/// Builds the connection routes under `scope`, a project or package path.
 pub fn routes(scope: &str, project_level: bool) -> axum::Router<AppState> {
     use axum::routing::get;
     let base = format!("{scope}/connections");

@@ -1,5 +1,5 @@
 //! Changes through the API: projects (environments) and packages added,
-//! updated and deleted. Every route answers 403 when the config file sets
+//! updated and deleted. Every route rejects the request with 403 when the config file sets
 //! `frozenConfig: true`.
 
 use axum::body::Bytes;
@@ -28,8 +28,8 @@ impl From<EditError> for AppError {
     }
 }
 
-/// Parses a JSON request body, answering 400 with the reason when it is
-/// not valid.
+/// Parses a JSON request body, or returns a 400 with the reason when it
+/// is not valid.
 pub fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::bad_request(

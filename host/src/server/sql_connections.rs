@@ -18,7 +18,7 @@ use serde_json::Value as Json;
 use crate::catalog::CatalogSettings;
 use crate::db::{PackageDatabase, QueryRows, MAX_RESULT_ROWS};
 
-/// Where a connection request runs.
+/// The database a connection request runs on.
 #[derive(Debug, Clone)]
 pub enum Target {
     /// A package's built-in `duckdb` connection.
@@ -30,7 +30,7 @@ pub enum Target {
     },
 }
 
-/// Why a connection could not run a statement.
+/// The reason a connection could not run a statement.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SqlError {
     /// The connection's type has no driver in this server.
