@@ -186,6 +186,10 @@ async fn execute(
 
     let database = loaded_package.compiler.host().database().clone();
     let sql = output.sql.clone();
+    let slot = query_slots()
+        .acquire()
+        .await
+        .map_err(|error| internal_error("the query slots are closed", error))?;
     let run = in_current_span(move || database.run_query(&sql));
     let rows = tokio::task::spawn_blocking(run)
         .await
@@ -202,11 +206,25 @@ async fn execute(
                 DbError::Sql(message) | DbError::Setup(message) => AppError::internal(message),
             }
         })?;
+    drop(slot);
     timer.succeeded();
     Ok(Executed {
         output,
         rows,
         model_def,
+    })
+}
+
+/// Returns the semaphore that bounds how many model queries run in DuckDB at
+/// once: two per CPU core. DuckDB spreads each query over the cores, so
+/// running every request at once only shares the CPU among them: a heavy
+/// query then takes its solo time multiplied by the number of requests.
+/// The semaphore is fair, so queued requests start in arrival order.
+fn query_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        tokio::sync::Semaphore::new(2 * cores)
     })
 }
 
