@@ -36,8 +36,8 @@ export function thresholds(p95Ms: number, errorRate: number): Record<string, str
   return result;
 }
 
-function tagged(operation: string, name: string) {
-  return { tags: { operation, name } };
+function tagged(operation: string, name: string, extra: Record<string, string> = {}) {
+  return { tags: { operation, name, ...extra } };
 }
 
 function parseJson<T>(body: string | ArrayBuffer | null, fallback: T): T {
@@ -100,7 +100,10 @@ export function walkApi(sleepSeconds: number): void {
             JSON.stringify({ sourceName: source.name, queryName: view.name }),
             {
               headers: { "Content-Type": "application/json" },
-              ...tagged("execute_query", "POST query"),
+              // The view tag lets `--out json` results be split by view.
+              ...tagged("execute_query", "POST query", {
+                view: `${pkg.name}/${model.path}#${source.name}.${view.name}`,
+              }),
             },
           );
           check(queryResponse, {

@@ -42,7 +42,7 @@ pub(super) fn install(provider: &SdkMeterProvider) {
             .build(),
         active_queries: meter
             .i64_up_down_counter("malloy_model_queries_active")
-            .with_description("Model queries being compiled or run")
+            .with_description("Model queries in progress, including those waiting for a query slot")
             .build(),
         http_request_duration: meter
             .f64_histogram("http_server_request_duration_ms")
