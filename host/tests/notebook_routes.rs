@@ -91,7 +91,7 @@ fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../malloy-samples")
 }
 
-/// One server for the whole file: project `home` with the test package
+/// Starts one server for the whole file: project `home` with the test package
 /// `tour` and the sample packages that have notebooks.
 fn server() -> &'static TestServer {
     static SERVER: OnceLock<TestServer> = OnceLock::new();
@@ -315,7 +315,7 @@ fn raw_notebook_executes_nothing() {
     assert_eq!(source_names(&cells[5]["newSources"]), ["cheap_total"]);
     assert!(cells.iter().all(|cell| cell.get("result").is_none()));
 
-    // The notebook's model holds the sources it defines itself.
+    // The notebook's model contains the sources it defines itself.
     let model_info: Value = serde_json::from_str(body["modelInfo"].as_str().unwrap()).unwrap();
     let names: Vec<&str> = model_info["entries"]
         .as_array()

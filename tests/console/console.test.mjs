@@ -156,20 +156,20 @@ async function shoot(name) {
 /** Waits until the page shows every one of `texts`. */
 async function waitForTexts(texts, timeout = 60_000) {
   await page.waitForFunction(
-    (wanted) => wanted.every((text) => document.body.innerText.includes(text)),
+    (expectedTexts) => expectedTexts.every((text) => document.body.innerText.includes(text)),
     texts,
     { timeout },
   ).catch(async (error) => {
-    const shown = await page.locator('body').innerText();
-    throw new Error(`the page never showed ${JSON.stringify(texts)} (${error.message}); it shows:\n${shown.slice(0, 3000)}`);
+    const pageText = await page.locator('body').innerText();
+    throw new Error(`the page never showed ${JSON.stringify(texts)} (${error.message}); it shows:\n${pageText.slice(0, 3000)}`);
   });
 }
 
 /** Waits until the page's path is `path`, with or without a final slash. */
 async function waitForPath(path) {
-  const wanted = decodeURIComponent(path).replace(/\/$/, '');
+  const expectedPath = decodeURIComponent(path).replace(/\/$/, '');
   await page.waitForURL(
-    (url) => decodeURIComponent(url.pathname).replace(/\/$/, '') === wanted,
+    (url) => decodeURIComponent(url.pathname).replace(/\/$/, '') === expectedPath,
     { waitUntil: 'commit', timeout: 30_000 },
   ).catch((error) => {
     throw new Error(`expected to reach ${path}, but the page is at ${page.url()}: ${error.message}`);
@@ -177,7 +177,7 @@ async function waitForPath(path) {
 }
 
 /** Returns texts the console renders for a result row: strings, and integers with thousands separators. */
-function shownValues(row) {
+function renderedValues(row) {
   return Object.values(row)
     .filter((value) => typeof value === 'string' || Number.isInteger(value))
     .map((value) => (typeof value === 'string' ? value : value.toLocaleString('en-US')));
@@ -219,7 +219,7 @@ async function runFirstView(pkg, model, source, expected) {
   await page.getByRole('button', { name: 'Add', exact: true }).first().click();
   const run = page.getByRole('button', { name: 'Run', exact: true });
   await run.click();
-  await waitForTexts(['Results', ...shownValues(expected[0]), ...shownValues(expected.at(-1))]);
+  await waitForTexts(['Results', ...renderedValues(expected[0]), ...renderedValues(expected.at(-1))]);
   await shoot(`result-${pkg}`);
 }
 
@@ -250,7 +250,7 @@ test('console walks the ecommerce sample', async () => {
   await runFirstView('ecommerce', 'sales.malloy', 'sales', expectedRows('ecommerce', 'sales.sales.by_status.json'));
   const growth = expectedRows('ecommerce', 'sales-overview.cell3.json');
   await openNotebook('ecommerce', 'Clothing shop sales', 'sales-overview.malloynb',
-    [...shownValues(growth[0]), ...shownValues(growth.at(-1))]);
+    [...renderedValues(growth[0]), ...renderedValues(growth.at(-1))]);
   assertApiHealthy();
 });
 
@@ -259,7 +259,7 @@ test('console walks the movies sample', async () => {
   await runFirstView('movies', 'catalog.malloy', 'titles', expectedRows('movies', 'catalog.titles.by_type.json'));
   const genres = expectedRows('movies', 'film-tour.cell3.json');
   await openNotebook('movies', 'A tour of the film catalog', 'film-tour.malloynb',
-    [...shownValues(genres[0]), ...shownValues(genres.at(-1))]);
+    [...renderedValues(genres[0]), ...renderedValues(genres.at(-1))]);
   assertApiHealthy();
 });
 

@@ -59,6 +59,7 @@ class ClientTest(unittest.TestCase):
         (shop / "items.malloy").write_text(ITEMS_MODEL)
         (shop / "tour.malloynb").write_text(">>>markdown\n# Tour\n")
         (cls.work / "README.md").write_text("# Our packages\n")
+
         config = {
             "frozenConfig": True,
             "projects": [
@@ -76,6 +77,7 @@ class ClientTest(unittest.TestCase):
         }
         config_path = cls.work / "publisher.config.json"
         config_path.write_text(json.dumps(config))
+
         port = free_port()
         cls.log_path = cls.work / "server.log"
         cls.log = open(cls.log_path, "w")
@@ -87,6 +89,7 @@ class ClientTest(unittest.TestCase):
             env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
         )
         cls.base_url = f"http://127.0.0.1:{port}"
+
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if cls.server.poll() is not None:

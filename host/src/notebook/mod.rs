@@ -3,8 +3,8 @@
 //! text and package version.
 //!
 //! Compiling a notebook compiles each Malloy cell twice (see the `compile`
-//! module), and the web console asks for each cell separately right after
-//! asking for the notebook, so the analysis is computed once and shared
+//! module), and the web console requests each cell separately right after
+//! requesting the notebook, so the analysis is computed once and shared
 //! until the file or the package changes.
 
 mod cells;
@@ -97,7 +97,7 @@ struct CacheEntry {
 static CACHE: LazyLock<Mutex<HashMap<CacheKey, Arc<CacheEntry>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
-/// Why a notebook could not be analyzed.
+/// The reason a notebook could not be analyzed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotebookError {
     /// The package has no such notebook.

@@ -27,7 +27,7 @@ use crate::config::{Options, CONFIG_FILE_NAME};
 /// `scripts/fetch-console.sh` unpacks it.
 const DEFAULT_CONSOLE_DIR: &str = ".deps/console/dist";
 
-/// What the server serves at `/` and at `/api/v0/theme`.
+/// The content served at `/` and at `/api/v0/theme`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Console {
     /// The console's `dist` folder; without it, `/` serves the playground.

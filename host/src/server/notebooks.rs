@@ -122,7 +122,7 @@ pub async fn get_notebook(
             if let Some(output) = &cell.query {
                 add_query_name(&mut item, output);
                 // The October-2025 server leaves out the result of a cell
-                // whose query fails, and still answers.
+                // whose query fails, and still replies with 200.
                 match run_cell(&loaded, output).await {
                     Ok(result) => item["result"] = json!(result),
                     Err(error) => tracing::info!(
@@ -213,7 +213,7 @@ fn notebook_error(path: &str, error: NotebookError) -> AppError {
     }
 }
 
-/// A cell as the 2026 `RawNotebook` lists it.
+/// Builds a cell as the 2026 `RawNotebook` lists it.
 fn raw_cell(cell: &AnalyzedCell) -> Value {
     match cell.kind {
         CellKind::Markdown => json!({"type": "markdown", "text": cell.text}),
@@ -276,7 +276,7 @@ async fn run_cell(loaded: &Arc<PackageState>, output: &QueryOutput) -> Result<St
     })?
 }
 
-/// The model of a notebook without Malloy cells.
+/// Returns the model of a notebook without Malloy cells.
 fn empty_model() -> ModelOutput {
     ModelOutput {
         model_info: json!({"entries": [], "anonymous_queries": []}).to_string(),
