@@ -15,3 +15,7 @@ export LD_LIBRARY_PATH="$DUCKDB_LIB_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 COMPONENT_PROFILE="${COMPONENT_PROFILE:-release}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 export MALLOY_COMPILER_WASM="${MALLOY_COMPILER_WASM:-$CARGO_TARGET_DIR/wasm32-wasip2/$COMPONENT_PROFILE/malloy_compiler.wasm}"
+
+# The dev-profile binaries that the Node and Python tests start.
+export MALLOY_PUBLISHER_BIN="${MALLOY_PUBLISHER_BIN:-$CARGO_TARGET_DIR/debug/malloy-publisher}"
+export MALLOY_CLI_BIN="${MALLOY_CLI_BIN:-$CARGO_TARGET_DIR/debug/malloy-cli}"
