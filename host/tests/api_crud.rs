@@ -354,6 +354,14 @@ fn zip_package_upload_and_delete() {
         !message.contains(server.root.to_str().unwrap()),
         "{message}"
     );
+
+    // A folder outside the server root would let DuckDB read it.
+    let (status, body) = server.call(
+        Method::POST,
+        "/projects/shop/packages",
+        Some(json!({"name": "outside", "location": "/etc"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
 #[test]
@@ -491,11 +499,6 @@ fn error_model_and_databases() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], 404);
 
-    let huge = Value::String(format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024)));
-    let (status, body) = server.call(Method::POST, "/projects/shop/packages", Some(huge));
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(body["code"], 413, "{body}");
-
     let (status, body) = server.call(Method::PUT, "/projects/shop", None);
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(body["code"], 405, "{body}");
@@ -508,4 +511,10 @@ fn error_model_and_databases() {
         .len();
     assert_eq!(body[0]["size"], size);
     assert_eq!(body[0]["info"]["rowCount"], 3);
+
+    // Last, because the server closes the connection after a 413.
+    let huge = Value::String(format!("{{\"name\": \"{}\"}}", "x".repeat(2 * 1024 * 1024)));
+    let (status, body) = server.call(Method::POST, "/projects/shop/packages", Some(huge));
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["code"], 413, "{body}");
 }

@@ -418,15 +418,39 @@ impl Catalog {
         Ok(slot)
     }
 
+    /// Resolves a package location sent through the API. A local folder or
+    /// archive must lie inside SERVER_ROOT or the config file's folder, so
+    /// a client cannot serve (and let DuckDB read) any other folder.
     fn resolve_package_location(&self, text: &str) -> Result<PackageLocation, EditError> {
         let relative = !Path::new(text).is_absolute() && !text.contains("://");
-        match &self.settings.config_dir {
-            Some(base) => Ok(resolve_location(base, text)),
-            None if relative => Err(EditError::Invalid(format!(
-                "The package location \"{text}\" is relative, and this server has no config \
-                 folder to resolve it against; give an absolute path."
-            ))),
-            None => Ok(resolve_location(Path::new("/"), text)),
+        let location = match &self.settings.config_dir {
+            Some(base) => resolve_location(base, text),
+            None if relative => {
+                return Err(EditError::Invalid(format!(
+                    "The package location \"{text}\" is relative, and this server has no \
+                     config folder to resolve it against; give an absolute path."
+                )))
+            }
+            None => resolve_location(Path::new("/"), text),
+        };
+        let PackageLocation::Local(path) = &location else {
+            return Ok(location);
+        };
+        let allowed: Vec<PathBuf> = [&self.settings.server_root, &self.settings.config_dir]
+            .into_iter()
+            .flatten()
+            .filter_map(|root| root.canonicalize().ok())
+            .collect();
+        let inside = path
+            .canonicalize()
+            .is_ok_and(|path| allowed.iter().any(|root| path.starts_with(root)));
+        if inside {
+            Ok(location)
+        } else {
+            Err(EditError::Invalid(format!(
+                "The package location \"{text}\" does not exist inside the server root or the \
+                 config file's folder."
+            )))
         }
     }
 }
