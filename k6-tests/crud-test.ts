@@ -3,11 +3,12 @@
 // routes. Thresholds: p95 under 1.5 s and under 2% errors.
 //
 // Settings (besides PUBLISHER_URL and PUBLISHER_PROJECT from lib/common.ts):
-//   CRUD_PACKAGE_LOCATION  a package folder or .zip on the server, absolute
-//                          or relative to its config file (required)
+//   CRUD_PACKAGE_LOCATION  a package folder or .zip inside the server's
+//                          SERVER_ROOT or config folder, absolute or relative
+//                          to the config folder (required)
 //   VUS                    virtual users (default 4)
 //
-//   k6 run --duration 10s --env CRUD_PACKAGE_LOCATION=/srv/samples/ecommerce k6-tests/crud-test.ts
+//   k6 run --duration 10s --env CRUD_PACKAGE_LOCATION=malloy-samples/ecommerce k6-tests/crud-test.ts
 import http from "k6/http";
 import { check, fail } from "k6";
 import { BASE_URL, PROJECT } from "./lib/common.ts";
