@@ -63,6 +63,17 @@ fn crud_round_trip_on_both_families() {
         );
         assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
+        // The new package loads without a request for it.
+        let loaded = (0..120).any(|_| {
+            let (_, status) = server.call(Method::GET, "/status", None);
+            let initialized = status["initialized"] == true;
+            if !initialized {
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            initialized
+        });
+        assert!(loaded, "the added package did not load within 30 s");
+
         let (_, list) = server.call(Method::GET, &packages, None);
         let item = &list[0];
         assert_eq!(item["name"], "copy");

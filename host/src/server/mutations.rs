@@ -2,6 +2,8 @@
 //! updated and deleted. Every route rejects the request with 403 when the config file sets
 //! `frozenConfig: true`.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -158,6 +160,7 @@ pub async fn create_package(
     check_writable(&state)?;
     let request = parse_body::<PackageBody>(&body)?.into_request()?;
     let slot = state.catalog.add_package(&project, request).await?;
+    load_in_background(&state, &slot);
     Ok(Json(package_json(family, &project, &slot)))
 }
 
@@ -182,6 +185,7 @@ pub async fn update_package(
         .catalog
         .update_package(&project, &package, body.description, body.location)
         .await?;
+    load_in_background(&state, &slot);
     Ok(Json(package_json(family, &project, &slot)))
 }
 
@@ -194,6 +198,16 @@ pub async fn delete_package(
     check_writable(&state)?;
     let slot = state.catalog.delete_package(&project, &package).await?;
     Ok(Json(package_json(family, &project, &slot)))
+}
+
+/// Starts loading a new or changed package, so `/status` reports it as
+/// loaded (or failed) without waiting for its first request.
+fn load_in_background(state: &AppState, slot: &Arc<PackageSlot>) {
+    let slot = Arc::clone(slot);
+    let sandbox = Arc::clone(state.catalog.sandbox());
+    tokio::spawn(async move {
+        slot.state(&sandbox).await;
+    });
 }
 
 /// Rejects a mutation before its body is read when the config is frozen.
