@@ -219,9 +219,9 @@ pub fn compile_model(host: &dyn Host, model_path: &str) -> Result<ModelOutput, V
                 entries.push(schema::source_info(name, source, &mut view_stage));
                 let mut views = Vec::new();
                 for field in source.fields.iter().filter(|f| !f.hidden) {
-                    let FieldKind::View(view) = &field.kind else {
+                    if !matches!(field.kind, FieldKind::View(_)) {
                         continue;
-                    };
+                    }
                     let is_reduce = view_stages
                         .iter()
                         .find(|(view_name, _)| *view_name == field.name)
@@ -231,7 +231,7 @@ pub fn compile_model(host: &dyn Host, model_path: &str) -> Result<ModelOutput, V
                     if is_reduce {
                         views.push(ViewSummary {
                             name: field.name.clone(),
-                            annotations: view.annotations.clone(),
+                            annotations: source.view_annotations(&field.name),
                         });
                     }
                 }
@@ -309,6 +309,9 @@ struct TranslatedQuery {
     query: Rc<Query>,
     source_name: Option<String>,
     query_name: Option<String>,
+    /// The view run by `source -> view`, which names the result when no
+    /// named query does.
+    view_name: Option<String>,
     warnings: Vec<Problem>,
 }
 
@@ -344,11 +347,16 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
         annotations.push(tag);
     }
     // The reference names the source and the query in separate metadata
-    // lines; an ad-hoc query is `__stage0`.
+    // lines. A result that no named query or view names is called after
+    // its last stage, `__stage0` for the first.
     if let Some(source) = &translated.source_name {
         annotations.push(format!("#(malloy) source.name = {source}\n"));
     }
-    let shown_query_name = translated.query_name.as_deref().unwrap_or("__stage0");
+    let shown_query_name = translated
+        .query_name
+        .clone()
+        .or_else(|| translated.view_name.clone())
+        .unwrap_or_else(|| format!("__stage{}", translated.query.stages.len() - 1));
     annotations.push(format!("#(malloy) query_name = {shown_query_name}\n"));
     Ok(QueryOutput {
         sql,
@@ -398,6 +406,7 @@ fn query_from_text(
         query: run.query,
         source_name: run.source_name,
         query_name: run.query_name,
+        view_name: run.view_name,
         warnings,
     })
 }
@@ -451,6 +460,7 @@ fn query_by_name(
         query,
         source_name,
         query_name: Some(query_name.to_string()),
+        view_name: None,
         warnings: problems,
     })
 }

@@ -51,8 +51,10 @@ pub enum ModelEntry {
 pub struct RunStatement {
     pub query: Rc<Query>,
     pub source_name: Option<String>,
-    /// The named query it runs, for `run: name`.
+    /// The named query it runs, for `run: name` and `run: name + {...}`.
     pub query_name: Option<String>,
+    /// The view it runs, for `run: source -> view`.
+    pub view_name: Option<String>,
     pub span: Span,
 }
 
@@ -63,7 +65,11 @@ pub struct Model {
     pub entries: Vec<(String, ModelEntry)>,
     /// Names defined in this document (not imported), in order.
     pub exported: Vec<String>,
+    /// `##` tags: those of imported files (transitively, in import order,
+    /// each line once), then the document's own.
     pub annotations: Vec<String>,
+    /// How many of `annotations` come from imported files.
+    pub imported_annotations: usize,
     pub runs: Vec<RunStatement>,
 }
 
@@ -197,14 +203,11 @@ impl<'e> Translator<'e> {
             ast::StatementKind::Run { annotations, query } => {
                 let notes = annotation_texts(annotations);
                 if let Some(translated) = self.translate_query(query, &notes) {
-                    let query_name = match &query.kind {
-                        ast::QueryExprKind::Named(name) => Some(name.name.clone()),
-                        _ => None,
-                    };
                     self.model.runs.push(RunStatement {
                         query: translated,
                         source_name: self.query_source_name(query),
-                        query_name,
+                        query_name: run_query_name(query),
+                        view_name: run_view_name(query),
                         span: statement.span,
                     });
                 }
@@ -238,6 +241,14 @@ impl<'e> Translator<'e> {
                 return;
             }
         };
+        for line in &imported.annotations {
+            let inherited = &self.model.annotations[..self.model.imported_annotations];
+            if !inherited.contains(line) {
+                let at = self.model.imported_annotations;
+                self.model.annotations.insert(at, line.clone());
+                self.model.imported_annotations += 1;
+            }
+        }
         if import.names.is_empty() {
             for name in &imported.exported {
                 if let Some(entry) = imported.lookup(name) {
@@ -271,7 +282,14 @@ impl<'e> Translator<'e> {
     /// Returns the name of the source or query a query starts from, if it names one.
     fn query_source_name(&self, query: &ast::QueryExpr) -> Option<String> {
         match &query.kind {
-            ast::QueryExprKind::Pipeline { source, .. } => source_expr_name(source),
+            ast::QueryExprKind::Pipeline { source, .. } => {
+                let name = source_expr_name(source)?;
+                match self.model.lookup(&name) {
+                    // `query_name -> {...}` continues the query's source.
+                    Some(ModelEntry::Query(named)) => named.source_name.clone(),
+                    _ => Some(name),
+                }
+            }
             ast::QueryExprKind::Named(name) => match self.model.lookup(&name.name) {
                 Some(ModelEntry::Query(named)) => named.source_name.clone(),
                 _ => None,
@@ -301,6 +319,29 @@ impl<'e> Translator<'e> {
         let columns = Rc::new(columns);
         self.schema_cache.insert(key, columns.clone());
         Ok(columns)
+    }
+}
+
+/// Returns the named query that `run:` runs, alone or refined.
+fn run_query_name(query: &ast::QueryExpr) -> Option<String> {
+    match &query.kind {
+        ast::QueryExprKind::Named(name) => Some(name.name.clone()),
+        ast::QueryExprKind::Refine { base, .. } => run_query_name(base),
+        _ => None,
+    }
+}
+
+/// Returns the view of `run: source -> view`, a single named view.
+fn run_view_name(query: &ast::QueryExpr) -> Option<String> {
+    let ast::QueryExprKind::Pipeline { stages, .. } = &query.kind else {
+        return None;
+    };
+    match stages.as_slice() {
+        [ast::ViewExpr {
+            kind: ast::ViewExprKind::Named(name),
+            ..
+        }] => Some(name.name.clone()),
+        _ => None,
     }
 }
 

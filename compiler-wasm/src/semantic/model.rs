@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use super::ir::{Eval, Expr, ExprKind};
+use super::ir::{Eval, Expr, ExprKind, Literal};
 use super::types::DataType;
 use crate::syntax::ast;
 
@@ -42,10 +42,22 @@ pub struct SourceDef {
 #[derive(Debug, Clone)]
 pub struct SourceTemplate {
     pub parameters: Vec<ast::Parameter>,
+    /// Each parameter's type and default value, for the model's description.
+    pub signature: Vec<ParameterInfo>,
     pub source: ast::SourceExpr,
     /// The names defined where the source was, which its definition uses
     /// wherever the source is imported to.
     pub namespace: Rc<super::Model>,
+}
+
+/// A source parameter as the model describes it.
+#[derive(Debug, Clone)]
+pub struct ParameterInfo {
+    pub name: String,
+    /// The declared type, or the default value's type when none is declared.
+    pub ty: DataType,
+    /// The default value when it is a literal.
+    pub default: Option<Literal>,
 }
 
 impl SourceDef {
@@ -55,6 +67,31 @@ impl SourceDef {
 
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// Returns the tags of the view `name`: those of the view it refines,
+    /// recursively, then its own, as the reference lists a view's tags.
+    pub fn view_annotations(&self, name: &str) -> Vec<String> {
+        self.view_annotations_at_depth(name, 0)
+    }
+
+    fn view_annotations_at_depth(&self, name: &str, depth: usize) -> Vec<String> {
+        // A view cannot refine itself, but a deep chain stops here rather
+        // than overflowing the stack.
+        const MAX_DEPTH: usize = 64;
+        let Some(FieldKind::View(view)) = self.field(name).map(|f| &f.kind) else {
+            return Vec::new();
+        };
+        let mut annotations = Vec::new();
+        if depth < MAX_DEPTH {
+            if let Some(base) = refined_view_name(&view.view) {
+                if base != name {
+                    annotations = self.view_annotations_at_depth(base, depth + 1);
+                }
+            }
+        }
+        annotations.extend(view.annotations.iter().cloned());
+        annotations
     }
 
     /// Returns the SQL column or expression that identifies a row, for joins and
@@ -95,6 +132,16 @@ impl Field {
             hidden: false,
             unnest,
         }
+    }
+}
+
+/// Returns the name of the view that `view` starts from, for `base + {...}`
+/// and `base` alone.
+fn refined_view_name(view: &ast::ViewExpr) -> Option<&str> {
+    match &view.kind {
+        ast::ViewExprKind::Named(name) => Some(&name.name),
+        ast::ViewExprKind::Refine { base, .. } => refined_view_name(base),
+        ast::ViewExprKind::Stage(_) | ast::ViewExprKind::Pipeline(_) => None,
     }
 }
 

@@ -7,7 +7,8 @@ use std::rc::Rc;
 use super::expr::Scope;
 use super::ir::{BinaryOp, Eval, Expr, ExprKind, Literal};
 use super::model::{
-    Field, FieldKind, JoinDef, JoinKind, Query, Relation, SourceDef, SourceTemplate, ViewDef,
+    Field, FieldKind, JoinDef, JoinKind, ParameterInfo, Query, Relation, SourceDef,
+    SourceTemplate, ViewDef,
 };
 use super::types::{self, DataType};
 use super::{annotation_texts, ModelEntry, Translator};
@@ -95,11 +96,25 @@ impl Translator<'_> {
         definition: &ast::SourceDefinition,
     ) -> Option<Rc<SourceDef>> {
         let mut values = HashMap::new();
+        let mut signature = Vec::new();
         for parameter in &definition.parameters {
             let value = match &parameter.default {
                 Some(default) => self.translate_constant(default),
                 None => Expr::literal(Literal::Null, parameter_type(parameter)),
             };
+            let default = match (&parameter.default, &value.kind) {
+                (Some(_), ExprKind::Literal(literal)) => Some(literal.clone()),
+                _ => None,
+            };
+            let ty = match parameter_type(parameter) {
+                DataType::Null => value.ty.clone(),
+                declared => declared,
+            };
+            signature.push(ParameterInfo {
+                name: parameter.name.name.clone(),
+                ty,
+                default,
+            });
             values.insert(parameter.name.name.clone(), value);
         }
         self.parameters.push(values);
@@ -108,6 +123,7 @@ impl Translator<'_> {
         let mut source = (*translated?).clone();
         source.template = Some(Rc::new(SourceTemplate {
             parameters: definition.parameters.clone(),
+            signature,
             source: definition.source.clone(),
             namespace: Rc::new(self.model.clone()),
         }));

@@ -5,7 +5,10 @@ use std::rc::Rc;
 
 use serde_json::{json, Map, Value};
 
-use crate::semantic::model::{FieldKind, OutputField, OutputValue, SourceDef, Stage, ViewDef};
+use crate::semantic::ir::Literal;
+use crate::semantic::model::{
+    FieldKind, OutputField, OutputValue, ParameterInfo, SourceDef, Stage, ViewDef,
+};
 use crate::semantic::types::{DataType, NumberSubtype};
 
 /// Translates a view of a source, named as given, into its output stage.
@@ -164,6 +167,38 @@ pub fn source_info(
     if let Some(annotations) = annotations_json(&source.annotations) {
         value["annotations"] = annotations;
     }
+    if let Some(template) = &source.template {
+        let parameters: Vec<Value> = template.signature.iter().map(parameter_json).collect();
+        value["parameters"] = Value::Array(parameters);
+    }
+    value
+}
+
+/// `{name, type, default_value?}` of a source parameter (`Malloy.ParameterInfo`).
+fn parameter_json(parameter: &ParameterInfo) -> Value {
+    let mut value = json!({"name": parameter.name, "type": type_json(&parameter.ty)});
+    let default = match &parameter.default {
+        Some(Literal::Number(digits)) => match digits.parse::<f64>() {
+            Ok(number) => Some(json!({"kind": "number_literal", "number_value": number})),
+            Err(_) => None,
+        },
+        Some(Literal::String(text)) => {
+            Some(json!({"kind": "string_literal", "string_value": text}))
+        }
+        Some(Literal::Boolean(flag)) => {
+            Some(json!({"kind": "boolean_literal", "boolean_value": flag}))
+        }
+        Some(Literal::Date(date)) => Some(json!({"kind": "date_literal", "date_value": date})),
+        Some(Literal::Timestamp(timestamp)) => Some(json!({
+            "kind": "timestamp_literal",
+            "timestamp_value": timestamp,
+        })),
+        Some(Literal::Null) => Some(json!({"kind": "null_literal"})),
+        Some(Literal::Regex(_)) | None => None,
+    };
+    if let Some(default) = default {
+        value["default_value"] = default;
+    }
     value
 }
 
@@ -199,19 +234,33 @@ fn source_schema(
             FieldKind::Measure(expr) => {
                 json!({"kind": "measure", "name": field.name, "type": type_json(&expr.ty)})
             }
-            FieldKind::Join(join) => json!({
-                "kind": "join",
-                "name": field.name,
-                "relationship": join.kind.relationship(),
-                "schema": source_schema(&join.source, view_stage),
-            }),
+            FieldKind::Join(join) => {
+                // A join without tags of its own carries the joined
+                // source's, as the reference lists them.
+                let mut value = json!({
+                    "kind": "join",
+                    "name": field.name,
+                    "relationship": join.kind.relationship(),
+                    "schema": source_schema(&join.source, view_stage),
+                });
+                let annotations = if field.annotations.is_empty() {
+                    &join.source.annotations
+                } else {
+                    &field.annotations
+                };
+                if let Some(annotations) = annotations_json(annotations) {
+                    value["annotations"] = annotations;
+                }
+                fields.push(value);
+                continue;
+            }
             FieldKind::View(view) => {
                 let Some(stage) = view_stage(source, &field.name, view) else {
                     continue;
                 };
                 let mut value =
                     json!({"kind": "view", "name": field.name, "schema": result_schema(&stage)});
-                let mut annotations = field.annotations.clone();
+                let mut annotations = source.view_annotations(&field.name);
                 if let Some(tag) = result_metadata_tag(&stage, stage.limit) {
                     annotations.push(tag);
                 }

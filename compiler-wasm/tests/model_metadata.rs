@@ -1,0 +1,196 @@
+//! Metadata that the reference compiler attaches to models and results:
+//! inherited tags, model tags of imported files, result names and source
+//! parameters. Expected values were recorded with the reference (Malloy
+//! 0.0.431).
+
+mod common;
+
+use common::{request, shop_host, TestHost, SHOP_MODEL};
+use malloy_compiler::{compile_model, compile_query};
+use serde_json::{json, Value};
+
+fn entry<'a>(info: &'a Value, name: &str) -> &'a Value {
+    info["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["name"] == json!(name))
+        .unwrap_or_else(|| panic!("no entry {name}"))
+}
+
+fn field<'a>(entry: &'a Value, name: &str) -> &'a Value {
+    entry["schema"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .find(|f| f["name"] == json!(name))
+        .unwrap_or_else(|| panic!("no field {name}"))
+}
+
+fn tag_values(value: &Value) -> Vec<String> {
+    value["annotations"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|a| a["value"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+const TAGGED_MODEL: &str = r#"
+# entity=product
+source: products is duckdb.table('products.parquet') extend {
+  primary_key: id
+  measure: product_count is count()
+  # bar_chart
+  view: by_category is { group_by: category; aggregate: product_count }
+  view: top_categories is by_category + { limit: 2 }
+  # size=small
+  view: top_one is top_categories + { limit: 1 }
+}
+
+source: lines is duckdb.table('lines.parquet') extend {
+  join_one: products with product_id
+  # joined
+  join_one: tagged is products with product_id
+}
+"#;
+
+fn tagged_info() -> Value {
+    let host = shop_host().file("tagged.malloy", TAGGED_MODEL);
+    let output = compile_model(&host, "tagged.malloy").expect("compiles");
+    serde_json::from_str(&output.model_info).expect("JSON")
+}
+
+#[test]
+fn join_carries_joined_source_tags() {
+    let info = tagged_info();
+    let lines = entry(&info, "lines");
+    assert_eq!(tag_values(field(lines, "products")), ["# entity=product\n"]);
+    // A join's own tags replace the source's.
+    assert_eq!(tag_values(field(lines, "tagged")), ["# joined\n"]);
+}
+
+#[test]
+fn refined_view_inherits_base_tags() {
+    let info = tagged_info();
+    let products = entry(&info, "products");
+    let user_tags = |name: &str| -> Vec<String> {
+        tag_values(field(products, name))
+            .into_iter()
+            .filter(|t| !t.starts_with("#(malloy)"))
+            .collect()
+    };
+    assert_eq!(user_tags("top_categories"), ["# bar_chart\n"]);
+    assert_eq!(user_tags("top_one"), ["# bar_chart\n", "# size=small\n"]);
+
+    let host = shop_host().file("tagged.malloy", TAGGED_MODEL);
+    let output = compile_model(&host, "tagged.malloy").expect("compiles");
+    let summary = output
+        .sources
+        .iter()
+        .find(|s| s.name == "products")
+        .expect("products summary");
+    let top = summary
+        .views
+        .iter()
+        .find(|v| v.name == "top_categories")
+        .expect("top_categories summary");
+    assert_eq!(top.annotations, ["# bar_chart\n"]);
+}
+
+#[test]
+fn model_tags_include_imported_files() {
+    let host = TestHost::default()
+        .table("SELECT 1 AS x", &[("x", "INTEGER")])
+        .file(
+            "a.malloy",
+            "## A\nsource: a is duckdb.sql(\"SELECT 1 AS x\")\n",
+        )
+        .file(
+            "b.malloy",
+            "## B\nimport \"a.malloy\"\n## B2\nsource: b is a\n",
+        )
+        .file(
+            "d.malloy",
+            "## D\nsource: d is duckdb.sql(\"SELECT 1 AS x\")\n",
+        )
+        .file(
+            "e.malloy",
+            "## E\nimport \"d.malloy\"\nimport \"b.malloy\"\nimport {a} from \"a.malloy\"\n## E2\n",
+        );
+    let output = compile_model(&host, "e.malloy").expect("compiles");
+    // Imported files' tags come first, in import order and each once.
+    assert_eq!(
+        output.model_annotations,
+        ["## D\n", "## A\n", "## B\n", "## B2\n", "## E\n", "## E2\n"]
+    );
+
+    let mut query = request("e.malloy", "run: b -> { group_by: x }");
+    query.restricted = true;
+    let result = compile_query(&host, &query).expect("compiles");
+    assert_eq!(result.model_annotations, output.model_annotations);
+}
+
+fn result_names(query: &str) -> Vec<String> {
+    let model = format!("{SHOP_MODEL}\nquery: q is users -> by_state\n");
+    let host = shop_host().file("shop.malloy", &model);
+    let output = compile_query(&host, &request("shop.malloy", query)).expect("compiles");
+    output
+        .annotations
+        .into_iter()
+        .filter(|a| a.starts_with("#(malloy) source.name") || a.starts_with("#(malloy) query_name"))
+        .collect()
+}
+
+#[test]
+fn result_names_follow_reference() {
+    let cases = [
+        ("run: users -> by_state", "users", "by_state"),
+        ("run: users -> by_state + { limit: 2 }", "users", "__stage0"),
+        (
+            "run: users -> by_state -> { select: state }",
+            "users",
+            "__stage1",
+        ),
+        ("run: users -> { group_by: state }", "users", "__stage0"),
+        ("run: q", "users", "q"),
+        ("run: q + { limit: 1 }", "users", "q"),
+        ("run: q -> { select: state }", "users", "__stage1"),
+    ];
+    for (query, source, name) in cases {
+        assert_eq!(
+            result_names(query),
+            [
+                format!("#(malloy) source.name = {source}\n"),
+                format!("#(malloy) query_name = {name}\n"),
+            ],
+            "{query}"
+        );
+    }
+}
+
+#[test]
+fn source_parameters_in_model_info() {
+    let model = "##! experimental.parameters\n\
+        source: p(lo::number is 2, name::string is \"x\", d::date is @2020-01-01, nodef::number) \
+        is duckdb.sql(\"SELECT 1 AS x\") extend { where: x < lo }\n";
+    let host = TestHost::default()
+        .table("SELECT 1 AS x", &[("x", "INTEGER")])
+        .file("p.malloy", model);
+    let output = compile_model(&host, "p.malloy").expect("compiles");
+    let info: Value = serde_json::from_str(&output.model_info).expect("JSON");
+    assert_eq!(
+        entry(&info, "p")["parameters"],
+        json!([
+            {"name": "lo", "type": {"kind": "number_type"},
+             "default_value": {"kind": "number_literal", "number_value": 2.0}},
+            {"name": "name", "type": {"kind": "string_type"},
+             "default_value": {"kind": "string_literal", "string_value": "x"}},
+            {"name": "d", "type": {"kind": "date_type"},
+             "default_value": {"kind": "date_literal", "date_value": "2020-01-01"}},
+            {"name": "nodef", "type": {"kind": "number_type"}},
+        ])
+    );
+}
