@@ -332,13 +332,44 @@ fn zip_package_upload_and_delete() {
     let storage = server.root.join("publisher_data/shop");
     assert_eq!(std::fs::read_dir(&storage).unwrap().count(), 1);
 
+    // PATCH with the same location unpacks the archive again.
+    write_zip(
+        &archive,
+        &[
+            ("shop/publisher.json", r#"{"description": "Zipped shop"}"#),
+            ("shop/shop.malloy", SHOP_MODEL),
+            (
+                "shop/data/items.csv",
+                "id,name,price\n1,apple,3\n2,pear,5\n",
+            ),
+        ],
+    );
+    let (status, body) = server.call(
+        Method::PATCH,
+        "/environments/shop/packages/zipped",
+        Some(json!({"location": "uploads/shop.zip"})),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = server.call(
+        Method::POST,
+        "/environments/shop/packages/zipped/models/shop.malloy/query",
+        Some(json!({"query": "run: items -> { aggregate: item_count }", "compactJson": true})),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rows: Value = serde_json::from_str(body["result"].as_str().unwrap()).unwrap();
+    assert_eq!(rows, json!([{"item_count": 2}]));
+
     let (status, _) = server.call(Method::DELETE, "/environments/shop/packages/zipped", None);
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        std::fs::read_dir(&storage).unwrap().count(),
-        0,
-        "deleting the package removes its unpacked files"
-    );
+    // A background load may hold the last version for a moment.
+    let removed = (0..50).any(|_| {
+        let empty = std::fs::read_dir(&storage).unwrap().count() == 0;
+        if !empty {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        empty
+    });
+    assert!(removed, "deleting the package removes its unpacked files");
 
     let evil = server.root.join("uploads/evil.zip");
     write_zip(

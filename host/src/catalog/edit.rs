@@ -224,9 +224,9 @@ impl Catalog {
         Ok(slot)
     }
 
-    /// Updates a package's description and, when given, its location. A
-    /// new location swaps in a fresh, unloaded slot; requests running on
-    /// the old version finish on it.
+    /// Updates a package's description and, when given, its location.
+    /// Either way a fresh, unloaded slot replaces the old one, and requests
+    /// running on the old version finish on it.
     pub async fn update_package(
         &self,
         project_name: &str,
@@ -242,17 +242,23 @@ impl Catalog {
         let old = project
             .package(package_name)
             .ok_or_else(|| package_not_found(project_name, package_name))?;
-        let request = PackageRequest {
-            name: package_name.to_string(),
-            location: location.or_else(|| old.location_text.clone()),
-            description: description.or_else(|| old.description.clone()),
-        };
-        let slot = if request.location.is_some() && request.location != old.location_text {
-            self.new_slot(project_name, request).await?
-        } else {
-            let mut slot = old.with_location(old.location.clone(), self.query_timeout);
-            slot.description = request.description;
-            slot
+        let description = description.or_else(|| old.description.clone());
+        // A location in the request is fetched again even when it is the
+        // same text, so a changed folder or archive is picked up.
+        let slot = match location.filter(|location| !location.is_empty()) {
+            Some(location) => {
+                let request = PackageRequest {
+                    name: package_name.to_string(),
+                    location: Some(location),
+                    description,
+                };
+                self.new_slot(project_name, request).await?
+            }
+            None => {
+                let mut slot = old.with_location(old.location.clone(), self.query_timeout);
+                slot.description = description;
+                slot
+            }
         };
         let slot = Arc::new(slot);
         let (_, ()) = self.replace_project(project_name, |project| {
