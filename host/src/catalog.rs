@@ -163,6 +163,11 @@ impl Catalog {
         &self.settings
     }
 
+    /// The time a query may run before DuckDB interrupts it.
+    pub fn query_timeout(&self) -> Duration {
+        self.query_timeout
+    }
+
     /// Returns a snapshot of the projects, in configuration order.
     pub fn projects(&self) -> Vec<Arc<Project>> {
         self.projects.read().unwrap_or_else(|e| e.into_inner()).clone()

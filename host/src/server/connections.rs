@@ -60,6 +60,8 @@ impl From<SqlError> for AppError {
             SqlError::Unsupported(message) => AppError::new(StatusCode::NOT_IMPLEMENTED, message),
             SqlError::Invalid(message) => AppError::bad_request(message),
             SqlError::Driver(message) => AppError::new(StatusCode::BAD_GATEWAY, message),
+            SqlError::TooLarge(message) => AppError::new(StatusCode::PAYLOAD_TOO_LARGE, message),
+            SqlError::Timeout(message) => AppError::new(StatusCode::GATEWAY_TIMEOUT, message),
         }
     }
 }
@@ -142,6 +144,7 @@ async fn target(state: &AppState, params: &Params) -> Result<Target, AppError> {
     Ok(Target::Configured {
         config,
         settings: state.catalog.settings().clone(),
+        timeout: state.catalog.query_timeout(),
     })
 }
 
@@ -262,8 +265,9 @@ pub async fn test_connection(
         return Err(AppError::bad_request("The connection has no \"type\"."));
     }
     let settings = state.catalog.settings().clone();
+    let timeout = state.catalog.query_timeout();
     let outcome = tokio::task::spawn_blocking(move || {
-        let database = ConfiguredDuckdb::open(&config, &settings)?;
+        let database = ConfiguredDuckdb::open(&config, &settings, timeout)?;
         database.query("SELECT 1").map(|_| ())
     })
     .await

@@ -8,7 +8,9 @@
 //! read other files, load extensions or reach the network.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
+use std::time::Duration;
 
 use duckdb::types::Value;
 use duckdb::{AccessMode, Config, Connection};
@@ -27,6 +29,7 @@ pub enum Target {
     Configured {
         config: Json,
         settings: CatalogSettings,
+        timeout: Duration,
     },
 }
 
@@ -42,6 +45,23 @@ pub enum SqlError {
     /// The database rejected or failed the statement.
     #[error("{0}")]
     Driver(String),
+    /// The statement returned more rows than the server sends.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The statement ran longer than the query timeout and was interrupted.
+    #[error("{0}")]
+    Timeout(String),
+}
+
+impl From<crate::db::DbError> for SqlError {
+    fn from(error: crate::db::DbError) -> SqlError {
+        use crate::db::DbError;
+        match error {
+            DbError::TooManyRows => SqlError::TooLarge(error.to_string()),
+            DbError::Timeout(_) => SqlError::Timeout(error.to_string()),
+            DbError::Sql(_) | DbError::Setup(_) => SqlError::Driver(error.to_string()),
+        }
+    }
 }
 
 /// The statements the connection endpoints need.
@@ -52,13 +72,11 @@ pub trait SqlRunner {
 
 impl SqlRunner for PackageDatabase {
     fn query(&self, sql: &str) -> Result<QueryRows, SqlError> {
-        self.run_query(sql)
-            .map_err(|error| SqlError::Driver(error.to_string()))
+        Ok(self.run_query(sql)?)
     }
 
     fn describe(&self, sql: &str) -> Result<Vec<Column>, SqlError> {
-        self.describe_sql(sql)
-            .map_err(|error| SqlError::Driver(error.to_string()))
+        Ok(self.describe_sql(sql)?)
     }
 }
 
@@ -67,11 +85,16 @@ pub struct ConfiguredDuckdb {
     connection: Connection,
     /// Folders whose absolute paths are removed from error messages.
     hidden_paths: Vec<String>,
+    timeout: Duration,
 }
 
 impl ConfiguredDuckdb {
     /// Opens the DuckDB database a connection configuration names.
-    pub fn open(config: &Json, settings: &CatalogSettings) -> Result<ConfiguredDuckdb, SqlError> {
+    pub fn open(
+        config: &Json,
+        settings: &CatalogSettings,
+        timeout: Duration,
+    ) -> Result<ConfiguredDuckdb, SqlError> {
         let kind = config.get("type").and_then(Json::as_str).unwrap_or("");
         if kind != "duckdb" {
             return Err(SqlError::Unsupported(format!(
@@ -125,6 +148,7 @@ impl ConfiguredDuckdb {
         Ok(ConfiguredDuckdb {
             connection,
             hidden_paths,
+            timeout,
         })
     }
 
@@ -134,8 +158,46 @@ impl ConfiguredDuckdb {
 }
 
 impl SqlRunner for ConfiguredDuckdb {
+    /// Runs a statement, interrupting it after the query timeout.
     fn query(&self, sql: &str) -> Result<QueryRows, SqlError> {
-        // TODO: interrupt long statements as PackageDatabase::run_query does.
+        let interrupt = self.connection.interrupt_handle();
+        let timeout = self.timeout;
+        let (finished, finished_signal) = mpsc::channel::<()>();
+        let watchdog = std::thread::spawn(move || {
+            let timed_out = finished_signal.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout);
+            if timed_out {
+                interrupt.interrupt();
+            }
+            timed_out
+        });
+        let outcome = self.read_rows(sql);
+        drop(finished);
+        let timed_out = watchdog.join().unwrap_or(false);
+        match outcome {
+            Err(_) if timed_out => Err(SqlError::Timeout(format!(
+                "The statement did not finish within {} s and was interrupted.",
+                timeout.as_secs_f64()
+            ))),
+            outcome => outcome,
+        }
+    }
+
+    fn describe(&self, sql: &str) -> Result<Vec<Column>, SqlError> {
+        let sql = sql.trim().trim_end_matches(';');
+        let rows = self.query(&format!("DESCRIBE SELECT * FROM (\n{sql}\n) AS sql_source"))?;
+        Ok(rows
+            .rows
+            .iter()
+            .map(|row| Column {
+                name: text(row.first()),
+                sql_type: text(row.get(1)),
+            })
+            .collect())
+    }
+}
+
+impl ConfiguredDuckdb {
+    fn read_rows(&self, sql: &str) -> Result<QueryRows, SqlError> {
         let mut statement = self
             .connection
             .prepare(sql)
@@ -148,8 +210,8 @@ impl SqlRunner for ConfiguredDuckdb {
         let mut values = Vec::new();
         while let Some(row) = rows.next().map_err(|e| self.driver_error(e))? {
             if values.len() == MAX_RESULT_ROWS {
-                return Err(SqlError::Driver(format!(
-                    "The statement returned more than {MAX_RESULT_ROWS} rows."
+                return Err(SqlError::TooLarge(format!(
+                    "The statement returned more than {MAX_RESULT_ROWS} rows; add a LIMIT."
                 )));
             }
             let mut cells = Vec::with_capacity(columns.len());
@@ -165,19 +227,6 @@ impl SqlRunner for ConfiguredDuckdb {
             columns,
             rows: values,
         })
-    }
-
-    fn describe(&self, sql: &str) -> Result<Vec<Column>, SqlError> {
-        let sql = sql.trim().trim_end_matches(';');
-        let rows = self.query(&format!("DESCRIBE SELECT * FROM (\n{sql}\n) AS sql_source"))?;
-        Ok(rows
-            .rows
-            .iter()
-            .map(|row| Column {
-                name: text(row.first()),
-                sql_type: text(row.get(1)),
-            })
-            .collect())
     }
 }
 
@@ -242,8 +291,12 @@ pub async fn run_on<T: Send + 'static>(
     };
     let outcome = tokio::task::spawn_blocking(move || match target {
         Target::Package(database) => work(database.as_ref()),
-        Target::Configured { config, settings } => {
-            let database = ConfiguredDuckdb::open(&config, &settings)?;
+        Target::Configured {
+            config,
+            settings,
+            timeout,
+        } => {
+            let database = ConfiguredDuckdb::open(&config, &settings, timeout)?;
             work(&database)
         }
     })
@@ -316,14 +369,18 @@ mod tests {
             ..CatalogSettings::default()
         };
         let config = json!({"name": "x", "type": "duckdb", "duckdbConnection": {"databasePath": "/etc/passwd"}});
-        let error = ConfiguredDuckdb::open(&config, &settings).err().unwrap();
+        let error = ConfiguredDuckdb::open(&config, &settings, Duration::from_secs(5))
+            .err()
+            .unwrap();
         assert!(matches!(error, SqlError::Invalid(_)), "{error:?}");
     }
 
     #[test]
     fn configured_memory_database_lists_main_schema() {
         let config = json!({"name": "mem", "type": "duckdb", "duckdbConnection": {}});
-        let database = ConfiguredDuckdb::open(&config, &CatalogSettings::default()).unwrap();
+        let database =
+            ConfiguredDuckdb::open(&config, &CatalogSettings::default(), Duration::from_secs(5))
+                .unwrap();
         let schemas = schemas(&database).unwrap();
         assert!(
             schemas
@@ -336,9 +393,25 @@ mod tests {
     #[test]
     fn configured_database_cannot_read_files() {
         let config = json!({"name": "mem", "type": "duckdb"});
-        let database = ConfiguredDuckdb::open(&config, &CatalogSettings::default()).unwrap();
+        let database =
+            ConfiguredDuckdb::open(&config, &CatalogSettings::default(), Duration::from_secs(5))
+                .unwrap();
         assert!(database
             .query("SELECT * FROM read_csv('/etc/passwd')")
             .is_err());
+    }
+
+    #[test]
+    fn configured_query_times_out() {
+        let config = json!({"name": "mem", "type": "duckdb"});
+        let timeout = Duration::from_millis(200);
+        let database =
+            ConfiguredDuckdb::open(&config, &CatalogSettings::default(), timeout).unwrap();
+        let started = std::time::Instant::now();
+        let error = database
+            .query("SELECT count(*) FROM range(1000000000000) AS a(x) WHERE x % 7 = 3")
+            .unwrap_err();
+        assert!(matches!(error, SqlError::Timeout(_)), "{error:?}");
+        assert!(started.elapsed() < Duration::from_secs(30));
     }
 }
