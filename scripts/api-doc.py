@@ -262,7 +262,7 @@ for family in ["projects", "environments"]:
 doc = {
  "openapi": "3.0.3",
  "info": {"title": "Malloy Publisher (Rust) API", "version": "0.1.0",
-   "description": "The REST API of this server. Every project route exists under `/api/v0/projects` and, with the same payloads, under `/api/v0/environments` (the 2026 name). Errors are `{code, message}` with `code` equal to the HTTP status. An unknown path under `/api/v0` answers a JSON 404. Request bodies over 1 MiB answer 413."},
+   "description": "The REST API of this server. Every project route exists under `/api/v0/projects` and, with the same payloads, under `/api/v0/environments` (the 2026 name). Errors are `{code, message}` with `code` equal to the HTTP status. An unknown path under `/api/v0` answers a JSON 404. Request bodies over 1 MiB answer 413. A query or connection statement that runs longer than the query timeout (`--query_timeout_ms`) answers 504, and one that returns more than 100000 rows answers 413."},
  "servers": [{"url": "/"}],
  "paths": paths,
  "components": {"schemas": schemas},
