@@ -216,7 +216,7 @@ impl Translator<'_> {
                             function: if lower == "day_of_week" {
                                 "__day_of_week".into()
                             } else {
-                                "DAYOFYEAR".into()
+                                "__day_of_year".into()
                             },
                             arguments: vec![value],
                         },

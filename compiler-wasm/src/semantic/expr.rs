@@ -4,7 +4,7 @@
 use super::ir::{BinaryOp, Eval, Expr, ExprKind, Literal};
 use super::model::{FieldKind, JoinDef, OutputField, OutputValue, SourceDef};
 use super::types::{DataType, NumberSubtype, Timeframe};
-use super::Translator;
+use super::{time_literal, Translator};
 use crate::diagnostics::Span;
 use crate::syntax::ast;
 
@@ -838,6 +838,7 @@ impl Translator<'_> {
             );
             return Expr::error();
         }
+        let right = time_literal::aligned_with(&left, right);
         if let Some(unit) = literal_granularity(&right) {
             if left.ty.is_temporal() && matches!(op, A::Equal | A::NotEqual) {
                 let inside = period_test(&left, &right, unit);
@@ -927,8 +928,8 @@ impl Translator<'_> {
                 self.apply_filter_string(subject, condition)
             }
             ast::ExprKind::Range { from, to } => {
-                let from = self.translate_expr(scope, from);
-                let to = self.translate_expr(scope, to);
+                let from = time_literal::aligned_with(subject, self.translate_expr(scope, from));
+                let to = time_literal::aligned_with(subject, self.translate_expr(scope, to));
                 let lower = binary(
                     BinaryOp::GreaterOrEqual,
                     subject.clone(),
@@ -943,7 +944,7 @@ impl Translator<'_> {
                 length,
                 unit,
             } => {
-                let start = self.translate_expr(scope, start);
+                let start = time_literal::aligned_with(subject, self.translate_expr(scope, start));
                 let amount = self.translate_expr(scope, length);
                 let Some(unit_value) = Timeframe::parse(&unit.name) else {
                     self.error(
@@ -1161,6 +1162,9 @@ fn literal_granularity(expr: &Expr) -> Option<Timeframe> {
 }
 
 fn period_end(start: &Expr, unit: Timeframe) -> Expr {
+    if let Some(next) = time_literal::next_period_literal(start, unit) {
+        return next;
+    }
     Expr::new(
         ExprKind::TimeOffset {
             expr: Box::new(start.clone()),
@@ -1178,6 +1182,7 @@ fn period_end(start: &Expr, unit: Timeframe) -> Expr {
 
 /// `subject` within the period that starts at `start` and lasts one `unit`.
 fn period_test(subject: &Expr, start: &Expr, unit: Timeframe) -> Expr {
+    let start = &time_literal::aligned_with(subject, start.clone());
     let end = period_end(start, unit);
     let lower = binary(
         BinaryOp::GreaterOrEqual,

@@ -18,6 +18,8 @@ pub trait Dialect {
     fn extract_in_zone(&self, expr: &str, unit: Timeframe, zone: &str) -> String;
     /// Returns a timestamp literal read as a time in `zone`.
     fn timestamp_in_zone(&self, value: &str, zone: &str) -> String;
+    /// Returns a UTC timestamp as the local time that a clock in `zone` shows.
+    fn local_time(&self, expr: &str, zone: &str) -> String;
     fn day_of_week(&self, expr: &str) -> String;
     fn offset(
         &self,
@@ -113,11 +115,12 @@ impl Dialect for DuckDb {
     }
 
     fn extract_in_zone(&self, expr: &str, unit: Timeframe, zone: &str) -> String {
+        self.extract(&self.local_time(expr, zone), unit)
+    }
+
+    fn local_time(&self, expr: &str, zone: &str) -> String {
         let zone = self.string_literal(zone);
-        self.extract(
-            &format!("(CAST({expr} AS TIMESTAMPTZ) AT TIME ZONE {zone})"),
-            unit,
-        )
+        format!("(CAST({expr} AS TIMESTAMPTZ) AT TIME ZONE {zone})")
     }
 
     fn timestamp_in_zone(&self, value: &str, zone: &str) -> String {

@@ -112,7 +112,15 @@ impl ExprContext<'_> {
                 function,
                 arguments,
             } => {
-                let args: Vec<String> = arguments.iter().map(|a| self.render(a)).collect();
+                let mut args: Vec<String> = arguments.iter().map(|a| self.render(a)).collect();
+                // Day numbers count in the query's time zone, as `hour()` does.
+                if matches!(function.as_str(), "__day_of_week" | "__day_of_year") {
+                    if let (Some(zone), Some(argument)) = (&self.timezone, arguments.first()) {
+                        if matches!(argument.ty, DataType::Timestamp(_)) {
+                            args[0] = d.local_time(&args[0], zone);
+                        }
+                    }
+                }
                 if let Some(inner) = function.strip_prefix("__false_if_null:") {
                     return format!("COALESCE({inner}({}), FALSE)", args.join(", "));
                 }
@@ -136,6 +144,7 @@ impl ExprContext<'_> {
                         args[0], args[1]
                     ),
                     "__day_of_week" => d.day_of_week(&args[0]),
+                    "__day_of_year" => format!("DAYOFYEAR({})", args[0]),
                     "__regexp_replace_all" => d.regex_replace_all(&args[0], &args[1], &args[2]),
                     "CURRENT_TIMESTAMP" => "CURRENT_TIMESTAMP".into(),
                     _ => format!("{function}({})", args.join(", ")),
