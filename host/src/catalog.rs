@@ -39,20 +39,21 @@ pub struct Catalog {
     edits: tokio::sync::Mutex<()>,
 }
 
-/// What the config file sets beyond the projects: whether mutations are
-/// allowed and where new packages come from.
+/// Settings from the config file beyond the projects: whether mutations
+/// are allowed and where new packages may come from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CatalogSettings {
     /// `frozenConfig` from the config file: every mutation is rejected.
     pub frozen: bool,
     /// The folder relative package locations resolve against: the config
-    /// file's folder. Without it, only absolute locations are accepted.
+    /// file's folder. Without it, relative locations are rejected.
     pub config_dir: Option<PathBuf>,
     /// A server-owned folder where uploaded `.zip` packages are unpacked.
     /// Without it, `.zip` locations are rejected.
     pub storage_dir: Option<PathBuf>,
-    /// SERVER_ROOT: database files of configured DuckDB connections must
-    /// be inside it. Without it, only in-memory DuckDB connections work.
+    /// SERVER_ROOT. Database files of configured DuckDB connections must be
+    /// inside it, and packages added through the API inside it or the
+    /// config folder. Without it, only in-memory DuckDB connections work.
     pub server_root: Option<PathBuf>,
 }
 
@@ -163,7 +164,7 @@ impl Catalog {
         &self.settings
     }
 
-    /// The time a query may run before DuckDB interrupts it.
+    /// Returns the time a query may run before DuckDB interrupts it.
     pub fn query_timeout(&self) -> Duration {
         self.query_timeout
     }
