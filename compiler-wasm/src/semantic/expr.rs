@@ -480,6 +480,14 @@ impl Translator<'_> {
                 arguments,
             } => self.translate_method_call(scope, receiver, method, arguments, expr.span),
             ast::ExprKind::Refine { expr: inner, body } => {
+                if let Some(span) = unsupported_order_by(inner, body) {
+                    self.error(
+                        "order-by-of-non-aggregate-function",
+                        "`order_by` is not supported for this kind of expression",
+                        span,
+                    );
+                    return Expr::error();
+                }
                 let value = self.translate_expr(scope, inner);
                 if value.is_error() {
                     return value;
@@ -1059,6 +1067,12 @@ impl Translator<'_> {
         otherwise: Option<&ast::Expr>,
         span: Span,
     ) -> Expr {
+        // Only `value ? pick ...` may leave out `else:` (the value is then
+        // the default), as in the reference.
+        if subject.is_none() && otherwise.is_none() {
+            self.error("pick-missing-else", "pick incomplete, missing 'else'", span);
+            return Expr::error();
+        }
         let mut translated = Vec::new();
         let mut result_type: Option<DataType> = None;
         for branch in branches {
@@ -1150,6 +1164,23 @@ pub(super) fn case_expr(branches: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>
         ty,
         eval,
     )
+}
+
+/// Returns the span of the first `order_by:` item in the refinement of a
+/// plain aggregate, `sum(x) { order_by: y }`, which the reference rejects
+/// because the order does not change its value.
+fn unsupported_order_by(inner: &ast::Expr, body: &ast::QueryBody) -> Option<Span> {
+    let ast::ExprKind::Call(call) = &inner.kind else {
+        return None;
+    };
+    let name = call.name.name.to_ascii_lowercase();
+    if call.raw.is_some() || !matches!(name.as_str(), "sum" | "avg" | "min" | "max" | "count") {
+        return None;
+    }
+    body.statements.iter().find_map(|statement| match &statement.kind {
+        ast::QueryStatementKind::OrderBy(items) => items.first().map(|item| item.span),
+        _ => None,
+    })
 }
 
 /// Returns the granularity of a time literal, if `expr` is one.

@@ -3,7 +3,7 @@
 //!
 //! - strings: `AA, UA` (any of), `Air%` (LIKE), `-x` (not), `null`, `empty`;
 //! - numbers: `> 5`, `!= 0, 1`, `[1 to 5]`, `(1 to 5)`, `1, 3`, `null`,
-//!   combined with `and`, `or`, `not` and commas (or);
+//!   combined with `and`, `or` and `not`; commas separate plain numbers;
 //! - times: `2003`, `2004-Q2`, `2001-05`, `2004-02-28`, `a to b`,
 //!   `before x`, `after x`, `x for 2 days`, `null`;
 //! - booleans: `true`, `false`, `=true`, `=false`, `null`.
@@ -309,14 +309,33 @@ impl NumberParser<'_> {
         ))
     }
 
-    /// Comma-separated alternatives.
+    /// A whole number filter. Commas separate plain numbers only, as in
+    /// `1, 3` or `!= 1, 3` (read by [`Self::number_list`]); the reference
+    /// rejects a comma after a range or a comparison, or before one, with
+    /// the syntax errors below.
     fn parse_list(&mut self) -> Result<Expr, String> {
-        let mut terms = vec![self.parse_or()?];
-        while self.peek() == Some(",") {
-            self.next();
-            terms.push(self.parse_or()?);
+        let term = self.parse_or()?;
+        if self.peek() != Some(",") {
+            return Ok(term);
         }
-        Ok(any_of(terms).expect("at least one term"))
+        let previous = self.position.checked_sub(1).and_then(|i| self.tokens.get(i));
+        let following = self.tokens.get(self.position + 1);
+        match following {
+            Some(next) if !looks_numeric(next) => {
+                let found = next.chars().next().unwrap_or(' ');
+                Err(format!(
+                    "Filter syntax error: Expected \"-\", \".\", [0-9], or whitespace but \"{found}\" found."
+                ))
+            }
+            _ if previous.is_some_and(|p| looks_numeric(p) && !p.contains('.')) => Err(
+                "Filter syntax error: Expected \".\", \"and\", \"or\", [0-9], [Ee], end of input, or whitespace but \",\" found."
+                    .to_string(),
+            ),
+            _ => Err(
+                "Filter syntax error: Expected \"and\", \"or\", end of input, or whitespace but \",\" found."
+                    .to_string(),
+            ),
+        }
     }
 
     fn parse_or(&mut self) -> Result<Expr, String> {

@@ -346,6 +346,9 @@ impl Translator<'_> {
                 source = Rc::new(self.extend_source(&source, body));
             }
         }
+        if !self.check_index_statements(&statements) {
+            return None;
+        }
         let kind = if statements
             .iter()
             .any(|s| matches!(s.kind, ast::QueryStatementKind::Select(_)))
@@ -620,6 +623,56 @@ impl Translator<'_> {
             }
         }
         Some(stage)
+    }
+
+    /// Reports statements that do not fit the kind of query that the first
+    /// `index:`, `sample:`, `group_by:`, `aggregate:`, `nest:` or
+    /// `calculate:` statement makes of the stage: `index:` and `sample:`
+    /// belong to index queries only. Returns false when it reported one.
+    fn check_index_statements(&mut self, statements: &[&ast::QueryStatement]) -> bool {
+        use ast::QueryStatementKind as K;
+        let mut is_index: Option<bool> = None;
+        for statement in statements {
+            let (keyword, index_statement) = match &statement.kind {
+                K::Index { .. } => ("index", true),
+                K::Sample(_) => ("sample", true),
+                K::GroupBy(_) => ("group_by", false),
+                K::Aggregate(_) => ("aggregate", false),
+                K::Nest(_) => ("nest", false),
+                K::Calculate(_) => ("calculate", false),
+                K::Select(_) if is_index == Some(true) => ("select", false),
+                K::OrderBy(_) if is_index == Some(true) => {
+                    self.error(
+                        "illegal-operation-for-index",
+                        "Not legal in an index query operation",
+                        statement.span,
+                    );
+                    return false;
+                }
+                _ => continue,
+            };
+            match is_index {
+                None => is_index = Some(index_statement),
+                Some(true) if !index_statement => {
+                    self.error(
+                        "illegal-index-operation",
+                        format!("Use of {keyword}: is not allowed in an index query"),
+                        statement.span,
+                    );
+                    return false;
+                }
+                Some(false) if index_statement => {
+                    self.error(
+                        "illegal-grouping-operation",
+                        format!("Use of {keyword}: is not allowed in a grouping query"),
+                        statement.span,
+                    );
+                    return false;
+                }
+                Some(_) => {}
+            }
+        }
+        true
     }
 
     /// Reports statements that a `select:` stage cannot have.
