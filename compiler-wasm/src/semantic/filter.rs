@@ -318,7 +318,10 @@ impl NumberParser<'_> {
         if self.peek() != Some(",") {
             return Ok(term);
         }
-        let previous = self.position.checked_sub(1).and_then(|i| self.tokens.get(i));
+        let previous = self
+            .position
+            .checked_sub(1)
+            .and_then(|i| self.tokens.get(i));
         let following = self.tokens.get(self.position + 1);
         match following {
             Some(next) if !looks_numeric(next) => {
