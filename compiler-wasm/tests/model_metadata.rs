@@ -194,3 +194,60 @@ fn source_parameters_in_model_info() {
         ])
     );
 }
+
+fn metadata_lines(annotations: &Value) -> Vec<String> {
+    annotations
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|a| a["value"].as_str())
+                .filter(|text| text.starts_with("#(malloy)"))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn result_metadata_follows_reference() {
+    let result_line = |query: &str| shop_query_annotations(query)[0].clone();
+    assert_eq!(
+        result_line("run: users -> { timezone: 'Asia/Tokyo'; group_by: state }"),
+        "#(malloy) drillable ordered_by = [{ state = asc }] query_timezone = \"Asia/Tokyo\"\n"
+    );
+    // An order_by item without a direction is listed without one.
+    assert_eq!(
+        result_line("run: users -> { group_by: state; order_by: state }"),
+        "#(malloy) drillable ordered_by = [{ state }]\n"
+    );
+}
+
+fn shop_query_annotations(query: &str) -> Vec<String> {
+    common::shop_query(query)
+        .annotations
+        .into_iter()
+        .filter(|a| a.starts_with("#(malloy)"))
+        .collect()
+}
+
+#[test]
+fn nests_and_calculations_carry_metadata() {
+    let output = common::shop_query(
+        "run: users -> { group_by: state; aggregate: user_count; calculate: r is rank(); \
+         nest: x is { group_by: age } }",
+    );
+    let schema: Value = serde_json::from_str(&output.schema).expect("JSON");
+    let fields = &schema["fields"];
+    assert_eq!(
+        metadata_lines(&fields[1]["annotations"]),
+        ["#(malloy) calculation\n"]
+    );
+    assert_eq!(
+        metadata_lines(&fields[2]["annotations"]),
+        ["#(malloy) calculation\n"]
+    );
+    assert_eq!(
+        metadata_lines(&fields[3]["annotations"]),
+        ["#(malloy) drillable\n"]
+    );
+}

@@ -110,7 +110,7 @@ fn result_annotations_list_taglines_and_metadata() {
     assert_eq!(output.annotations[0], "# bar_chart\n");
     assert_eq!(
         output.annotations[1],
-        "#(malloy) limit = 3 ordered_by = [{ user_count = desc }]\n"
+        "#(malloy) limit = 3 drillable ordered_by = [{ user_count = desc }]\n"
     );
     assert_eq!(output.annotations[2], "#(malloy) source.name = users\n");
     assert_eq!(output.annotations[3], "#(malloy) query_name = __stage0\n");

@@ -299,6 +299,9 @@ pub struct Stage {
     pub having: Vec<Expr>,
     /// Output positions (0-based) with a descending flag.
     pub order_by: Vec<(usize, bool)>,
+    /// Positions in `order_by` whose `order_by:` item states no direction,
+    /// which the result's metadata shows without one.
+    pub order_unstated: Vec<usize>,
     pub limit: Option<u64>,
     pub annotations: Vec<String>,
     /// Set for [`StageKind::Index`] stages.

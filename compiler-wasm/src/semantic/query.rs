@@ -364,6 +364,7 @@ impl Translator<'_> {
             filters: Vec::new(),
             having: Vec::new(),
             order_by: Vec::new(),
+            order_unstated: Vec::new(),
             limit: None,
             annotations,
             index: None,
@@ -604,6 +605,9 @@ impl Translator<'_> {
                 }
             };
             let descending = matches!(item.direction, Some(ast::OrderDirection::Desc));
+            if item.direction.is_none() {
+                stage.order_unstated.push(stage.order_by.len());
+            }
             stage.order_by.push((index, descending));
         }
         if stage.order_by.is_empty() && stage.kind == StageKind::Reduce {

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::semantic::ir::Literal;
 use crate::semantic::model::{
-    FieldKind, OutputField, OutputValue, ParameterInfo, SourceDef, Stage, ViewDef,
+    FieldKind, OutputField, OutputValue, ParameterInfo, SourceDef, Stage, StageKind, ViewDef,
 };
 use crate::semantic::types::{DataType, NumberSubtype};
 
@@ -16,6 +16,9 @@ pub type ViewStage<'a> = dyn FnMut(&Rc<SourceDef>, &str, &ViewDef) -> Option<Sta
 
 /// The metadata tagline of a result field computed by an aggregate.
 pub const CALCULATION_TAG: &str = "#(malloy) calculation\n";
+
+/// The metadata tagline of a nested view's result field.
+pub const DRILLABLE_TAG: &str = "#(malloy) drillable\n";
 
 pub fn type_json(ty: &DataType) -> Value {
     match ty {
@@ -85,10 +88,19 @@ fn output_type_json(field: &OutputField) -> Value {
     }
 }
 
+/// Returns a result field's tags, then the metadata line the reference
+/// adds: `calculation` for aggregates and calculations, `drillable` for
+/// nests.
+// TODO: the reference also adds `drill_expression` (the grouped field's
+// name, path and source text) and a random `reference_id`.
 fn output_annotations(field: &OutputField) -> Vec<String> {
     let mut annotations = field.annotations.clone();
-    if field.is_aggregate() {
-        annotations.push(CALCULATION_TAG.to_string());
+    match &field.value {
+        OutputValue::Aggregate(_) | OutputValue::Calculate(_) => {
+            annotations.push(CALCULATION_TAG.to_string());
+        }
+        OutputValue::Nest(_) => annotations.push(DRILLABLE_TAG.to_string()),
+        OutputValue::Dimension(_) => {}
     }
     annotations
 }
@@ -131,25 +143,41 @@ pub fn result_metadata_tag(stage: &Stage, limit: Option<u64>) -> Option<String> 
     if let Some(limit) = limit {
         parts.push(format!("limit = {limit}"));
     }
+    // TODO: the reference lists the query's `where:` conditions before
+    // `drillable` as `drill_filters = [{ code = "..." }]`, in source text.
+    if stage.kind != StageKind::Index {
+        parts.push("drillable".to_string());
+    }
     if !stage.order_by.is_empty() {
         let terms: Vec<String> = stage
             .order_by
             .iter()
-            .map(|(index, descending)| {
-                format!(
-                    "{{ {} = {} }}",
-                    stage.fields[*index].name,
-                    if *descending { "desc" } else { "asc" }
-                )
+            .enumerate()
+            .map(|(position, (index, descending))| {
+                let name = &stage.fields[*index].name;
+                if stage.order_unstated.contains(&position) {
+                    format!("{{ {name} }}")
+                } else {
+                    let direction = if *descending { "desc" } else { "asc" };
+                    format!("{{ {name} = {direction} }}")
+                }
             })
             .collect();
         parts.push(format!("ordered_by = [{}]", terms.join(", ")));
+    }
+    if let Some(zone) = &stage.timezone {
+        parts.push(format!("query_timezone = {}", tag_string(zone)));
     }
     if parts.is_empty() {
         None
     } else {
         Some(format!("#(malloy) {}\n", parts.join(" ")))
     }
+}
+
+/// Quotes a value of a Malloy tag line.
+fn tag_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 /// `{kind: "source", name, schema}` for a source. `view_stage` translates a
