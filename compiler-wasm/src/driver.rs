@@ -348,7 +348,7 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
     }
     // The reference names the source and the query in separate metadata
     // lines. A result that no named query or view names is called after
-    // its last stage, `__stage0` for the first.
+    // the last stage of its SQL, `__stage0` for the first.
     if let Some(source) = &translated.source_name {
         annotations.push(format!("#(malloy) source.name = {source}\n"));
     }
@@ -356,7 +356,15 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
         .query_name
         .clone()
         .or_else(|| translated.view_name.clone())
-        .unwrap_or_else(|| format!("__stage{}", translated.query.stages.len() - 1));
+        .unwrap_or_else(|| {
+            let sql_stages: usize = translated
+                .query
+                .stages
+                .iter()
+                .map(Stage::reference_sql_stage_count)
+                .sum();
+            format!("__stage{}", sql_stages.saturating_sub(1))
+        });
     annotations.push(format!("#(malloy) query_name = {shown_query_name}\n"));
     Ok(QueryOutput {
         sql,

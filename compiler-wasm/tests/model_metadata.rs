@@ -158,6 +158,26 @@ fn result_names_follow_reference() {
         ("run: q", "users", "q"),
         ("run: q + { limit: 1 }", "users", "q"),
         ("run: q -> { select: state }", "users", "__stage1"),
+        // Nests, all() and index queries take more SQL stages.
+        ("run: users -> { group_by: state; nest: x is { group_by: age } }", "users", "__stage1"),
+        (
+            "run: users -> { group_by: state; nest: x is { group_by: age; nest: z is { group_by: id } } }",
+            "users",
+            "__stage2",
+        ),
+        (
+            "run: users -> { group_by: state; nest: x is { group_by: age } } -> { select: state }",
+            "users",
+            "__stage2",
+        ),
+        (
+            "run: users -> { group_by: state; nest: x is { group_by: age } -> { select: age } }",
+            "users",
+            "__stage2",
+        ),
+        ("run: users -> { group_by: state; aggregate: t is all(user_count) }", "users", "__stage1"),
+        ("run: users -> { index: state }", "users", "__stage1"),
+        ("run: users -> { group_by: state; calculate: r is rank() }", "users", "__stage0"),
     ];
     for (query, source, name) in cases {
         assert_eq!(

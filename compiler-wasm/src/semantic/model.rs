@@ -349,6 +349,39 @@ impl OutputField {
 }
 
 impl Stage {
+    /// Returns how many SQL stages the reference compiles this stage into:
+    /// one, plus one per level of nesting, and at least two when the stage
+    /// is an index or uses `all()` or `exclude()`. The reference names an
+    /// unnamed result after its last SQL stage.
+    pub fn reference_sql_stage_count(&self) -> usize {
+        let mut extra = self.nest_depth();
+        let ungrouped = self.fields.iter().any(|field| match &field.value {
+            OutputValue::Aggregate(expr) | OutputValue::Dimension(expr) => {
+                let mut found = false;
+                expr.visit(&mut |e| found |= matches!(e.kind, ExprKind::Ungrouped { .. }));
+                found
+            }
+            OutputValue::Calculate(_) | OutputValue::Nest(_) => false,
+        });
+        if self.kind == StageKind::Index || ungrouped {
+            extra = extra.max(1);
+        }
+        1 + extra
+    }
+
+    /// Returns the deepest nesting below this stage, counting each stage
+    /// of a nest's pipeline as a level.
+    fn nest_depth(&self) -> usize {
+        self.fields
+            .iter()
+            .filter_map(|field| match &field.value {
+                OutputValue::Nest(nest) => Some(1 + nest.preceding.len() + nest.nest_depth()),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     pub fn record_type(&self) -> DataType {
         DataType::Record(
             self.fields
