@@ -1,5 +1,6 @@
 //! Runs the language cases of `tests/fixtures/language_cases.jsonl` against
-//! the conformance kit's package: queries beyond the kit's own cases (time
+//! the conformance kit's package, and those of
+//! `tests/fixtures/sample_language_cases.jsonl` against the sample packages: queries beyond the kit's own cases (time
 //! literals, filters, functions, casts, windows, ungrouped aggregates,
 //! pipelines, arrays, index queries and errors), each with the rows, schema
 //! or error that the reference compiler (Malloy 0.0.431) returned. To add a
@@ -13,6 +14,9 @@
 //! error contains the reference's message at the same line and column.
 
 mod compiler_kit;
+
+use std::collections::HashMap;
+use std::path::Path;
 
 use compiler_kit::{conformance_dir, open_package};
 use malloy_compiler::{QueryRequest, QuerySpec, Severity};
@@ -194,13 +198,15 @@ fn rows_match(expected: &[Value], actual: &[Value], order_free: bool) -> bool {
         })
 }
 
-/// Runs one case and returns the difference from the recorded answer.
-fn check_case(host: &malloy_publisher::package_host::PackageHost, case: &Value) -> Option<String> {
+/// Runs one case against the model at `model_path` in the package of
+/// `host`, and returns the difference from the recorded answer.
+fn check_case(
+    host: &malloy_publisher::package_host::PackageHost,
+    model_path: &str,
+    case: &Value,
+) -> Option<String> {
     let request = QueryRequest {
-        model_path: case["model"]
-            .as_str()
-            .expect("case has a model")
-            .to_string(),
+        model_path: model_path.to_string(),
         query: QuerySpec::Text(
             case["query"]
                 .as_str()
@@ -283,25 +289,66 @@ fn check_case(host: &malloy_publisher::package_host::PackageHost, case: &Value) 
         .then(|| format!("rows {}, expected {}", json!(actual), json!(expected)))
 }
 
+/// Reads the cases of a fixture file.
+fn read_cases(file: &str) -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(file);
+    let text = std::fs::read_to_string(&path).expect("readable cases file");
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).expect("each case is JSON"))
+        .collect()
+}
+
 #[test]
 fn language_cases_match_reference() {
-    let cases_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/language_cases.jsonl");
-    let cases = std::fs::read_to_string(&cases_path).expect("readable language cases");
     let host = open_package(&conformance_dir().join("package"));
-    let mut checked = 0;
+    let cases = read_cases("language_cases.jsonl");
     let mut failures = Vec::new();
-    for line in cases.lines().filter(|line| !line.trim().is_empty()) {
-        let case: Value = serde_json::from_str(line).expect("each case is JSON");
-        checked += 1;
-        if let Some(difference) = check_case(&host, &case) {
+    for case in &cases {
+        let model = case["model"].as_str().expect("case has a model");
+        if let Some(difference) = check_case(&host, model, case) {
             failures.push(format!(
                 "{}: {difference}",
                 case["id"].as_str().unwrap_or("?")
             ));
         }
     }
+    let checked = cases.len();
     assert!(checked >= 60, "only {checked} language cases found");
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// The cases of `sample_language_cases.jsonl` name their model as
+/// `<package>/<model>.malloy` under `malloy-samples/`; they were recorded
+/// with `update-expected --package malloy-samples`.
+#[test]
+fn sample_cases_match_reference() {
+    let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../malloy-samples");
+    let cases = read_cases("sample_language_cases.jsonl");
+    let mut hosts: HashMap<String, malloy_publisher::package_host::PackageHost> = HashMap::new();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let model = case["model"].as_str().expect("case has a model");
+        let (package, model_path) = model.split_once('/').expect("model is <package>/<file>");
+        let host = hosts
+            .entry(package.to_string())
+            .or_insert_with(|| open_package(&samples.join(package)));
+        if let Some(difference) = check_case(host, model_path, case) {
+            failures.push(format!(
+                "{}: {difference}",
+                case["id"].as_str().unwrap_or("?")
+            ));
+        }
+    }
+    let checked = cases.len();
+    assert!(checked >= 20, "only {checked} sample cases found");
     assert!(
         failures.is_empty(),
         "{} of {checked} failed:\n{}",
