@@ -1,13 +1,12 @@
-//! Runs the language cases of `tests/fixtures/language_cases.jsonl` against
-//! the conformance kit's package, and those of
-//! `tests/fixtures/sample_language_cases.jsonl` against the sample packages: queries beyond the kit's own cases (time
-//! literals, filters, functions, casts, windows, ungrouped aggregates,
-//! pipelines, arrays, index queries and errors), each with the rows, schema
-//! or error that the reference compiler (Malloy 0.0.431) returned. To add a
-//! case, append `{id, area, features, model, query}` (plus
+//! Runs queries beyond the conformance kit's own cases (time literals,
+//! filters, functions, casts, windows, ungrouped aggregates, pipelines,
+//! arrays, index queries and errors), each with the rows, schema or error
+//! that the reference compiler (Malloy 0.0.431) returned:
+//! `tests/fixtures/language_cases.jsonl` against the kit's package and
+//! `tests/fixtures/sample_language_cases.jsonl` against the sample packages.
+//! To add a case, append `{id, area, features, model, query}` (plus
 //! `"expected_error": {}` for an error) and re-record every answer with the
-//! kit's `update-expected --cases tests/fixtures/language_cases.jsonl
-//! --package <kit>/package`.
+//! kit's `update-expected --cases <file> --package <package folder>`.
 //!
 //! Rows match in order (or as a multiset for `"order": "free"`), numbers
 //! within a relative difference of 1e-9. An error case passes when the first
