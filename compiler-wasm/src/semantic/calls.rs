@@ -94,6 +94,14 @@ impl Translator<'_> {
                 if !self.check_aggregate_argument(&value, call.span) {
                     return Expr::error();
                 }
+                if matches!(lower.as_str(), "min" | "max") && value.ty == DataType::Boolean {
+                    self.error(
+                        "expression-type-error",
+                        format!("'{lower}' Can't use type boolean"),
+                        argument.span,
+                    );
+                    return Expr::error();
+                }
                 if matches!(lower.as_str(), "sum" | "avg" | "stddev") && !value.ty.is_number() {
                     self.error(
                         "expression-type-error",
@@ -612,6 +620,11 @@ pub fn aggregate(function: AggregateFunction, argument: Option<Expr>, path: Vec<
         }
         AggregateFunction::Avg => DataType::Number(Some(NumberSubtype::Decimal)),
         AggregateFunction::Other(_) => DataType::Number(None),
+        // The reference keeps the timeframe: `max(d.year)` is a year.
+        AggregateFunction::Min | AggregateFunction::Max => argument
+            .as_ref()
+            .map(|a| a.ty.clone())
+            .unwrap_or(DataType::Number(None)),
         _ => argument
             .as_ref()
             .map(|a| a.ty.without_timeframe())

@@ -480,12 +480,8 @@ impl Translator<'_> {
                 arguments,
             } => self.translate_method_call(scope, receiver, method, arguments, expr.span),
             ast::ExprKind::Refine { expr: inner, body } => {
-                if let Some(span) = unsupported_order_by(inner, body) {
-                    self.error(
-                        "order-by-of-non-aggregate-function",
-                        "`order_by` is not supported for this kind of expression",
-                        span,
-                    );
+                if let Some((code, message, span)) = unsupported_order_by(inner, body) {
+                    self.error(code, message, span);
                     return Expr::error();
                 }
                 let value = self.translate_expr(scope, inner);
@@ -1166,21 +1162,39 @@ pub(super) fn case_expr(branches: Vec<(Expr, Expr)>, otherwise: Option<Box<Expr>
     )
 }
 
-/// Returns the span of the first `order_by:` item in the refinement of a
-/// plain aggregate, `sum(x) { order_by: y }`, which the reference rejects
-/// because the order does not change its value.
-fn unsupported_order_by(inner: &ast::Expr, body: &ast::QueryBody) -> Option<Span> {
+/// Returns the error code, message and span for an `order_by:` in the
+/// refinement of an aggregate, as the reference reports it: a plain
+/// aggregate, `sum(x) { order_by: y }`, has no order, and the order of
+/// `string_agg()` needs the `aggregate_order_by` experiment, which models
+/// cannot enable here.
+fn unsupported_order_by(
+    inner: &ast::Expr,
+    body: &ast::QueryBody,
+) -> Option<(&'static str, &'static str, Span)> {
     let ast::ExprKind::Call(call) = &inner.kind else {
         return None;
     };
     let name = call.name.name.to_ascii_lowercase();
-    if call.raw.is_some() || !matches!(name.as_str(), "sum" | "avg" | "min" | "max" | "count") {
-        return None;
-    }
-    body.statements.iter().find_map(|statement| match &statement.kind {
-        ast::QueryStatementKind::OrderBy(items) => items.first().map(|item| item.span),
-        _ => None,
-    })
+    let (code, message) = match name.as_str() {
+        _ if call.raw.is_some() => return None,
+        "sum" | "avg" | "min" | "max" | "count" => (
+            "order-by-of-non-aggregate-function",
+            "`order_by` is not supported for this kind of expression",
+        ),
+        "string_agg" | "string_agg_distinct" => (
+            "aggregate-order-by-experiment-not-enabled",
+            "Enable experiment `aggregate_order_by` to use `order_by` with an aggregate function",
+        ),
+        _ => return None,
+    };
+    let span = body
+        .statements
+        .iter()
+        .find_map(|statement| match &statement.kind {
+            ast::QueryStatementKind::OrderBy(items) => items.first().map(|item| item.span),
+            _ => None,
+        })?;
+    Some((code, message, span))
 }
 
 /// Returns the granularity of a time literal, if `expr` is one.

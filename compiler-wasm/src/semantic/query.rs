@@ -346,7 +346,7 @@ impl Translator<'_> {
                 source = Rc::new(self.extend_source(&source, body));
             }
         }
-        if !self.check_index_statements(&statements) {
+        if !self.check_index_statements(&statements) || !self.check_single_limit(bodies) {
             return None;
         }
         let kind = if statements
@@ -674,6 +674,29 @@ impl Translator<'_> {
                     return false;
                 }
                 Some(_) => {}
+            }
+        }
+        true
+    }
+
+    /// Reports a second `limit:` or `top:` in one query body; a refinement
+    /// may still replace the limit of the view it refines. Returns false
+    /// when it reported one.
+    fn check_single_limit(&mut self, bodies: &[ast::QueryBody]) -> bool {
+        for body in bodies {
+            let mut limits = body.statements.iter().filter(|statement| {
+                matches!(
+                    statement.kind,
+                    ast::QueryStatementKind::Limit(_) | ast::QueryStatementKind::Top(_)
+                )
+            });
+            if let (Some(_), Some(second)) = (limits.next(), limits.next()) {
+                self.error(
+                    "limit-already-specified",
+                    "Query operation already limited",
+                    second.span,
+                );
+                return false;
             }
         }
         true
