@@ -339,6 +339,18 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
     };
 
     let last: &Stage = translated.query.last_stage();
+    // Drill paths start at the view that `source -> view` runs.
+    let drill_view = match (&translated.view_name, &request.query) {
+        (Some(view), _) => Some(view.as_str()),
+        (
+            None,
+            QuerySpec::Named {
+                source_name: Some(_),
+                query_name,
+            },
+        ) => Some(query_name.as_str()),
+        _ => None,
+    };
     let row_limit = last.limit.or(request.default_row_limit);
     let generator = Generator { dialect: &DuckDb };
     let sql = generator.query_sql(&translated.query, request.default_row_limit);
@@ -369,7 +381,7 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
     Ok(QueryOutput {
         sql,
         connection_name: last.source.connection.clone(),
-        schema: schema::result_schema(last).to_string(),
+        schema: schema::query_result_schema(last, drill_view).to_string(),
         annotations,
         model_annotations: translator.model.annotations.clone(),
         source_name: translated.source_name,

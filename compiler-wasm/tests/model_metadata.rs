@@ -251,23 +251,59 @@ fn shop_query_annotations(query: &str) -> Vec<String> {
 }
 
 #[test]
-fn nests_and_calculations_carry_metadata() {
+fn ad_hoc_fields_carry_drill_metadata() {
     let output = common::shop_query(
-        "run: users -> { group_by: state; aggregate: user_count; calculate: r is rank(); \
-         nest: x is { group_by: age } }",
+        "run: users -> { group_by: state, s is upper(state); aggregate: user_count, n is count(); \
+         calculate: r is rank(); nest: x is { group_by: age } }",
     );
     let schema: Value = serde_json::from_str(&output.schema).expect("JSON");
     let fields = &schema["fields"];
+    let expected = [
+        "#(malloy) drill_expression { kind = field_reference name = state code = state }\n",
+        "#(malloy) drill_expression.code = \"upper(state)\"\n",
+        "#(malloy) calculation drill_expression { kind = field_reference name = user_count }\n",
+        "#(malloy) calculation\n",
+        "#(malloy) calculation\n",
+        "#(malloy) drillable\n",
+    ];
+    for (index, line) in expected.iter().enumerate() {
+        assert_eq!(
+            metadata_lines(&fields[index]["annotations"]),
+            [*line],
+            "field {index}"
+        );
+    }
+    let nested = &fields[5]["type"]["element_type"]["fields"][0];
+    assert_eq!(
+        metadata_lines(&nested["annotations"]),
+        ["#(malloy) drill_expression { kind = field_reference name = age path = [x] code = age }\n"]
+    );
+}
+
+#[test]
+fn view_fields_carry_drill_paths() {
+    let output = common::shop_query("run: users -> by_state");
+    let schema: Value = serde_json::from_str(&output.schema).expect("JSON");
+    let fields = &schema["fields"];
+    assert_eq!(
+        metadata_lines(&fields[0]["annotations"]),
+        ["#(malloy) drill_expression { kind = field_reference name = state path = [by_state] code = state }\n"]
+    );
     assert_eq!(
         metadata_lines(&fields[1]["annotations"]),
-        ["#(malloy) calculation\n"]
+        ["#(malloy) calculation drill_expression { kind = field_reference name = user_count path = [by_state] }\n"]
     );
+}
+
+#[test]
+fn truncation_keeps_time_name() {
+    let output = common::shop_query("run: order_lines -> { group_by: created_at.month }");
+    let schema: Value = serde_json::from_str(&output.schema).expect("JSON");
+    let field = &schema["fields"][0];
+    assert_eq!(field["name"], json!("created_at"));
     assert_eq!(
-        metadata_lines(&fields[2]["annotations"]),
-        ["#(malloy) calculation\n"]
-    );
-    assert_eq!(
-        metadata_lines(&fields[3]["annotations"]),
-        ["#(malloy) drillable\n"]
+        metadata_lines(&field["annotations"]),
+        ["#(malloy) drill_expression { kind = time_truncation field_reference.name = created_at \
+          truncation = month code = created_at }\n"]
     );
 }

@@ -116,6 +116,9 @@ pub struct Field {
     /// For an array dimension, the join that makes its elements rows, so
     /// that `genres.each` and `items.price` can address them.
     pub unnest: Option<Rc<JoinDef>>,
+    /// The source text of a dimension defined by an expression, which
+    /// result metadata quotes for outputs that reference it.
+    pub code: Option<String>,
 }
 
 impl Field {
@@ -131,6 +134,7 @@ impl Field {
             annotations,
             hidden: false,
             unnest,
+            code: None,
         }
     }
 }
@@ -289,6 +293,16 @@ pub struct IndexSpec {
     pub weight: Option<Expr>,
 }
 
+/// How a query wrote one output field.
+#[derive(Debug, Clone)]
+pub struct DrillOrigin {
+    /// The source text of its expression or reference.
+    pub code: String,
+    /// The path steps when it is a reference to a field, such as
+    /// `["carriers", "nickname"]`.
+    pub reference: Option<Vec<String>>,
+}
+
 /// One stage of a query pipeline, or the body of a nest.
 #[derive(Debug, Clone)]
 pub struct Stage {
@@ -302,6 +316,9 @@ pub struct Stage {
     /// Positions in `order_by` whose `order_by:` item states no direction,
     /// which the result's metadata shows without one.
     pub order_unstated: Vec<usize>,
+    /// How each `group_by:`, `select:` and `aggregate:` output was written,
+    /// by output name, for the result's drill metadata.
+    pub drill_origins: Vec<(String, DrillOrigin)>,
     pub limit: Option<u64>,
     pub annotations: Vec<String>,
     /// Set for [`StageKind::Index`] stages.

@@ -6,10 +6,10 @@ use std::rc::Rc;
 use super::expr::{Resolved, Scope};
 use super::ir::{Eval, Expr, ExprKind, Literal};
 use super::model::{
-    FieldKind, IndexSpec, OutputField, OutputValue, Query, SourceDef, Stage, StageKind,
+    DrillOrigin, FieldKind, IndexSpec, OutputField, OutputValue, Query, SourceDef, Stage, StageKind,
 };
 use super::source::query_output_source;
-use super::types::{DataType, NumberSubtype};
+use super::types::{DataType, NumberSubtype, Timeframe};
 use super::{annotation_texts, ModelEntry, NamedQuery, Translator};
 use crate::diagnostics::Span;
 use crate::syntax::ast;
@@ -271,6 +271,7 @@ impl Translator<'_> {
                         let is_measure =
                             matches!(field.map(|f| &f.kind), Some(FieldKind::Measure(_)));
                         let item = ast::QueryField {
+                            code: name.name.clone(),
                             annotations: Vec::new(),
                             kind: ast::QueryFieldKind::Reference(ast::Path {
                                 steps: vec![name.clone()],
@@ -365,6 +366,7 @@ impl Translator<'_> {
             having: Vec::new(),
             order_by: Vec::new(),
             order_unstated: Vec::new(),
+            drill_origins: Vec::new(),
             limit: None,
             annotations,
             index: None,
@@ -933,13 +935,16 @@ impl Translator<'_> {
                 (name.name.clone(), name.span, value, field.span)
             }
             ast::QueryFieldKind::Reference(path) => {
-                let name = path
+                let mut name = path
                     .steps
                     .last()
                     .map(|s| s.name.clone())
                     .unwrap_or_default();
                 let value = match self.resolve_path(&scope, path) {
-                    Some(Resolved::Value { expr, .. }) => expr,
+                    Some(Resolved::Value { expr, .. }) => {
+                        name = reference_output_name(path, &expr);
+                        expr
+                    }
                     Some(Resolved::Join { .. }) | Some(Resolved::View) => {
                         self.error(
                             "invalid-field-reference",
@@ -1045,6 +1050,24 @@ impl Translator<'_> {
         }
         annotations.extend(notes.iter().cloned());
         annotations.extend(annotation_texts(&field.annotations));
+        let reference = match &field.kind {
+            ast::QueryFieldKind::Reference(path) => {
+                Some(path.steps.iter().map(|s| s.name.clone()).collect())
+            }
+            _ => None,
+        };
+        // A reference to a computed dimension quotes its definition.
+        let code = match &field.kind {
+            ast::QueryFieldKind::Reference(path) => definition_code(&source, path),
+            _ => None,
+        };
+        stage.drill_origins.push((
+            name.clone(),
+            DrillOrigin {
+                code: code.unwrap_or_else(|| field.code.clone()),
+                reference,
+            },
+        ));
         stage.fields.push(OutputField {
             name,
             value,
@@ -1169,4 +1192,34 @@ fn default_ordering(stage: &Stage) -> Vec<(usize, bool)> {
         return vec![(index, false)];
     }
     Vec::new()
+}
+
+/// Returns the definition text of the dimension that `path` names, through
+/// joins, when it is defined by an expression.
+fn definition_code(source: &SourceDef, path: &ast::Path) -> Option<String> {
+    let (last, joins) = path.steps.split_last()?;
+    let mut current = source;
+    for step in joins {
+        match &current.field(&step.name)?.kind {
+            FieldKind::Join(join) => current = &join.source,
+            _ => return None,
+        }
+    }
+    current.field(&last.name)?.code.clone()
+}
+
+/// Returns the output name of a referenced field: its last step, except
+/// that a truncation such as `dep_time.month` keeps the time's name, as the
+/// reference names it.
+fn reference_output_name(path: &ast::Path, value: &Expr) -> String {
+    match path.steps.as_slice() {
+        [.., time, unit]
+            if matches!(value.kind, ExprKind::TimeTruncate { .. })
+                && Timeframe::parse(&unit.name).is_some_and(|u| u.name() == unit.name) =>
+        {
+            time.name.clone()
+        }
+        [.., last] => last.name.clone(),
+        [] => String::new(),
+    }
 }

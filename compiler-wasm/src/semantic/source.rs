@@ -7,8 +7,8 @@ use std::rc::Rc;
 use super::expr::Scope;
 use super::ir::{BinaryOp, Eval, Expr, ExprKind, Literal};
 use super::model::{
-    Field, FieldKind, JoinDef, JoinKind, ParameterInfo, Query, Relation, SourceDef,
-    SourceTemplate, ViewDef,
+    Field, FieldKind, JoinDef, JoinKind, ParameterInfo, Query, Relation, SourceDef, SourceTemplate,
+    ViewDef,
 };
 use super::types::{self, DataType};
 use super::{annotation_texts, ModelEntry, Translator};
@@ -329,6 +329,9 @@ impl Translator<'_> {
                         FieldKind::Dimension(expr),
                         annotations,
                     );
+                    if let Some(index) = source.field_index(&definition.name.name) {
+                        source.fields[index].code = Some(definition.code.clone());
+                    }
                 }
             }
             ast::SourceStatementKind::Measures(definitions) => {

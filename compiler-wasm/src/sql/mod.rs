@@ -2,6 +2,7 @@
 //! schema in Malloy's JSON form.
 
 pub mod dialect;
+pub mod drill;
 pub mod expr;
 pub mod schema;
 pub mod stage;

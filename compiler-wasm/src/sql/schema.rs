@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use serde_json::{json, Map, Value};
 
+use super::drill;
 use crate::semantic::ir::Literal;
 use crate::semantic::model::{
     FieldKind, OutputField, OutputValue, ParameterInfo, SourceDef, Stage, StageKind, ViewDef,
@@ -77,24 +78,42 @@ fn annotations_json(annotations: &[String]) -> Option<Value> {
 }
 
 /// Returns the type of an output field, with nests as arrays of records whose
-/// fields carry their own annotations.
-fn output_type_json(field: &OutputField) -> Value {
+/// fields carry their own annotations. `drill` is the path of views and
+/// nests to the field's stage when the result carries drill metadata.
+fn output_type_json(field: &OutputField, drill: Option<&[String]>) -> Value {
     match &field.value {
-        OutputValue::Nest(stage) => json!({
-            "kind": "array_type",
-            "element_type": {"kind": "record_type", "fields": record_fields_json(stage)},
-        }),
+        OutputValue::Nest(stage) => {
+            let nested_path = drill.map(|path| {
+                let mut path = path.to_vec();
+                path.push(field.name.clone());
+                path
+            });
+            json!({
+                "kind": "array_type",
+                "element_type": {
+                    "kind": "record_type",
+                    "fields": record_fields_json(stage, nested_path.as_deref()),
+                },
+            })
+        }
         _ => type_json(&field.data_type()),
     }
 }
 
 /// Returns a result field's tags, then the metadata line the reference
 /// adds: `calculation` for aggregates and calculations, `drillable` for
-/// nests.
-// TODO: the reference also adds `drill_expression` (the grouped field's
-// name, path and source text) and a random `reference_id`.
-fn output_annotations(field: &OutputField) -> Vec<String> {
+/// nests, and with `drill` set, the field's drill expression.
+// TODO: the reference also adds a random `reference_id`, and for nests
+// with `where:` their `drill_filters`.
+fn output_annotations(stage: &Stage, field: &OutputField, drill: Option<&[String]>) -> Vec<String> {
     let mut annotations = field.annotations.clone();
+    if let Some(path) = drill {
+        let words = drill::field_metadata(stage, field, path);
+        if !words.is_empty() {
+            annotations.push(format!("#(malloy) {}\n", words.join(" ")));
+        }
+        return annotations;
+    }
     match &field.value {
         OutputValue::Aggregate(_) | OutputValue::Calculate(_) => {
             annotations.push(CALCULATION_TAG.to_string());
@@ -105,13 +124,13 @@ fn output_annotations(field: &OutputField) -> Vec<String> {
     annotations
 }
 
-fn record_fields_json(stage: &Stage) -> Vec<Value> {
+fn record_fields_json(stage: &Stage, drill: Option<&[String]>) -> Vec<Value> {
     stage
         .fields
         .iter()
         .map(|field| {
-            let mut value = json!({"name": field.name, "type": output_type_json(field)});
-            if let Some(annotations) = annotations_json(&output_annotations(field)) {
+            let mut value = json!({"name": field.name, "type": output_type_json(field, drill)});
+            if let Some(annotations) = annotations_json(&output_annotations(stage, field, drill)) {
                 value["annotations"] = annotations;
             }
             value
@@ -122,13 +141,27 @@ fn record_fields_json(stage: &Stage) -> Vec<Value> {
 /// `{fields: [...]}` for the output of a stage; every field is a
 /// dimension, as in a `Malloy.Result`.
 pub fn result_schema(stage: &Stage) -> Value {
+    schema_with_drill(stage, None)
+}
+
+/// [`result_schema`] of a query's result, with the drill metadata of its
+/// fields; `view` names the view that `source -> view` runs.
+pub fn query_result_schema(stage: &Stage, view: Option<&str>) -> Value {
+    let path: Vec<String> = view.map(str::to_string).into_iter().collect();
+    schema_with_drill(stage, Some(&path))
+}
+
+fn schema_with_drill(stage: &Stage, drill: Option<&[String]>) -> Value {
     let fields: Vec<Value> = stage
         .fields
         .iter()
         .map(|field| {
-            let mut value =
-                json!({"kind": "dimension", "name": field.name, "type": output_type_json(field)});
-            if let Some(annotations) = annotations_json(&output_annotations(field)) {
+            let mut value = json!({
+                "kind": "dimension",
+                "name": field.name,
+                "type": output_type_json(field, drill),
+            });
+            if let Some(annotations) = annotations_json(&output_annotations(stage, field, drill)) {
                 value["annotations"] = annotations;
             }
             value
@@ -182,11 +215,7 @@ fn tag_string(text: &str) -> String {
 
 /// `{kind: "source", name, schema}` for a source. `view_stage` translates a
 /// view of the source into its output stage.
-pub fn source_info(
-    name: &str,
-    source: &Rc<SourceDef>,
-    view_stage: &mut ViewStage<'_>,
-) -> Value {
+pub fn source_info(name: &str, source: &Rc<SourceDef>, view_stage: &mut ViewStage<'_>) -> Value {
     let mut value = json!({
         "kind": "source",
         "name": name,
@@ -230,10 +259,7 @@ fn parameter_json(parameter: &ParameterInfo) -> Value {
     value
 }
 
-fn source_schema(
-    source: &Rc<SourceDef>,
-    view_stage: &mut ViewStage<'_>,
-) -> Value {
+fn source_schema(source: &Rc<SourceDef>, view_stage: &mut ViewStage<'_>) -> Value {
     // Scalar dimensions and measures come first, then array and record
     // dimensions, joins and views, each in definition order, as in the
     // reference's ModelInfo.

@@ -213,6 +213,8 @@ pub struct FieldDefinition {
     pub name: Ident,
     pub expr: Expr,
     pub span: Span,
+    /// The source text of `expr`, which result metadata quotes.
+    pub code: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -366,6 +368,9 @@ pub struct QueryField {
     pub annotations: Vec<Annotation>,
     pub kind: QueryFieldKind,
     pub span: Span,
+    /// The source text of the field's expression or reference (empty for
+    /// wildcards), which result metadata quotes as the field's `code`.
+    pub code: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -341,10 +341,17 @@ impl<'a> Parser<'a> {
                 ast::QueryFieldKind::Reference(path)
             }
         };
+        let code = match &kind {
+            ast::QueryFieldKind::Definition { expr, .. }
+            | ast::QueryFieldKind::Expression(expr) => self.text_of(expr.span).to_string(),
+            ast::QueryFieldKind::Reference(path) => self.text_of(path.span).to_string(),
+            ast::QueryFieldKind::Wildcard { .. } => String::new(),
+        };
         Some(ast::QueryField {
             annotations,
             kind,
             span: start.to(self.prev_span()),
+            code,
         })
     }
 
@@ -441,6 +448,7 @@ impl<'a> Parser<'a> {
                     annotations: Vec::new(),
                     kind,
                     span: start.to(p.prev_span()),
+                    code: String::new(),
                 })
             },
         );

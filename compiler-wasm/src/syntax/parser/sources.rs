@@ -406,11 +406,13 @@ impl<'a> Parser<'a> {
                 }
                 annotations.extend(p.annotations());
                 let expr = p.definition_expr();
+                let code = p.text_of(expr.span).to_string();
                 Some(ast::FieldDefinition {
                     annotations,
                     name,
                     expr,
                     span: start.to(p.prev_span()),
+                    code,
                 })
             },
         );
