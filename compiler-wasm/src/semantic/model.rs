@@ -303,6 +303,14 @@ pub struct DrillOrigin {
     pub reference: Option<Vec<String>>,
 }
 
+/// A `where:` condition of a query as written.
+#[derive(Debug, Clone)]
+pub struct DrillFilter {
+    pub code: String,
+    /// The named view or nest it was written in.
+    pub view: Option<String>,
+}
+
 /// One stage of a query pipeline, or the body of a nest.
 #[derive(Debug, Clone)]
 pub struct Stage {
@@ -319,6 +327,8 @@ pub struct Stage {
     /// How each `group_by:`, `select:` and `aggregate:` output was written,
     /// by output name, for the result's drill metadata.
     pub drill_origins: Vec<(String, DrillOrigin)>,
+    /// The query's own `where:` conditions, for the result's drill metadata.
+    pub drill_filters: Vec<DrillFilter>,
     pub limit: Option<u64>,
     pub annotations: Vec<String>,
     /// Set for [`StageKind::Index`] stages.

@@ -6,7 +6,8 @@ use std::rc::Rc;
 use super::expr::{Resolved, Scope};
 use super::ir::{Eval, Expr, ExprKind, Literal};
 use super::model::{
-    DrillOrigin, FieldKind, IndexSpec, OutputField, OutputValue, Query, SourceDef, Stage, StageKind,
+    DrillFilter, DrillOrigin, FieldKind, IndexSpec, OutputField, OutputValue, Query, SourceDef,
+    Stage, StageKind,
 };
 use super::source::query_output_source;
 use super::types::{DataType, NumberSubtype, Timeframe};
@@ -258,6 +259,7 @@ impl Translator<'_> {
                     Some(FieldKind::View(definition)) => {
                         let definition = definition.clone();
                         let mut stages = self.expand_view(source, &definition.view)?;
+                        name_bodies(&mut stages, &name.name);
                         if let Some(first) = stages.first_mut() {
                             let mut notes = definition.annotations.clone();
                             notes.append(&mut first.annotations);
@@ -290,8 +292,10 @@ impl Translator<'_> {
                                     annotations: Vec::new(),
                                     kind,
                                     span: name.span,
+                                    codes: Vec::new(),
                                 }],
                                 span: name.span,
+                                view: None,
                             }],
                             annotations: Vec::new(),
                         }])
@@ -367,6 +371,7 @@ impl Translator<'_> {
             order_by: Vec::new(),
             order_unstated: Vec::new(),
             drill_origins: Vec::new(),
+            drill_filters: Vec::new(),
             limit: None,
             annotations,
             index: None,
@@ -442,10 +447,17 @@ impl Translator<'_> {
                     }
                 }
                 ast::QueryStatementKind::Where(conditions) => {
-                    for condition in conditions {
+                    let view = body_view(bodies, statement);
+                    for (index, condition) in conditions.iter().enumerate() {
                         let filter = self.translate_filter(&Scope::source(&source), condition);
                         if !filter.is_error() {
                             stage.filters.push(filter);
+                        }
+                        if let Some(code) = statement.codes.get(index) {
+                            stage.drill_filters.push(DrillFilter {
+                                code: code.clone(),
+                                view: view.clone(),
+                            });
                         }
                     }
                 }
@@ -502,7 +514,8 @@ impl Translator<'_> {
                 .map(|f| f.name.clone()),
         );
         for (position, item, notes) in nest_items {
-            let expanded = self.expand_view(&source, &item.view)?;
+            let mut expanded = self.expand_view(&source, &item.view)?;
+            name_bodies(&mut expanded, &stage.fields[position].name);
             let mut parts = expanded.into_iter();
             let first = parts.next()?;
             let mut nested =
@@ -1222,4 +1235,22 @@ fn reference_output_name(path: &ast::Path, value: &Expr) -> String {
         [.., last] => last.name.clone(),
         [] => String::new(),
     }
+}
+
+/// Marks the bodies of an expanded view or nest that no inner view has
+/// claimed as written in `name`.
+fn name_bodies(stages: &mut [StageBodies], name: &str) {
+    for body in stages.iter_mut().flat_map(|stage| stage.bodies.iter_mut()) {
+        if body.view.is_none() {
+            body.view = Some(name.to_string());
+        }
+    }
+}
+
+/// Returns the view that the body containing `statement` was written in.
+fn body_view(bodies: &[ast::QueryBody], statement: &ast::QueryStatement) -> Option<String> {
+    bodies
+        .iter()
+        .find(|body| body.statements.iter().any(|s| std::ptr::eq(s, statement)))
+        .and_then(|body| body.view.clone())
 }

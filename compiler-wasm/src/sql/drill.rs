@@ -25,8 +25,9 @@ pub fn field_metadata(stage: &Stage, field: &OutputField, path: &[String]) -> Ve
     if is_calculation {
         words.push("calculation".to_string());
     }
-    if matches!(field.value, OutputValue::Nest(_)) {
+    if let OutputValue::Nest(nest) = &field.value {
         words.push("drillable".to_string());
+        words.extend(filters_word(nest));
         return words;
     }
     // Arrays and records cannot be drilled into by value.
@@ -98,6 +99,27 @@ fn ad_hoc_expression(origin: &DrillOrigin, is_calculation: bool) -> Option<Strin
     }
     expression.push_str(" }");
     Some(expression)
+}
+
+/// Returns `drill_filters = [{ code = "..." filter_view = v }, ...]` for
+/// the `where:` conditions of a stage, if it has any.
+pub fn filters_word(stage: &Stage) -> Option<String> {
+    if stage.drill_filters.is_empty() {
+        return None;
+    }
+    let filters: Vec<String> = stage
+        .drill_filters
+        .iter()
+        .map(|filter| match &filter.view {
+            Some(view) => format!(
+                "{{ code = {} filter_view = {} }}",
+                tag_value(&filter.code),
+                tag_value(view)
+            ),
+            None => format!("{{ code = {} }}", tag_value(&filter.code)),
+        })
+        .collect();
+    Some(format!("drill_filters = [{}]", filters.join(", ")))
 }
 
 /// Writes a value of a Malloy tag line: bare when it is a plain name,

@@ -103,8 +103,7 @@ fn output_type_json(field: &OutputField, drill: Option<&[String]>) -> Value {
 /// Returns a result field's tags, then the metadata line the reference
 /// adds: `calculation` for aggregates and calculations, `drillable` for
 /// nests, and with `drill` set, the field's drill expression.
-// TODO: the reference also adds a random `reference_id`, and for nests
-// with `where:` their `drill_filters`.
+// NOTE: the reference also adds a random `reference_id`, left out here.
 fn output_annotations(stage: &Stage, field: &OutputField, drill: Option<&[String]>) -> Vec<String> {
     let mut annotations = field.annotations.clone();
     if let Some(path) = drill {
@@ -176,8 +175,7 @@ pub fn result_metadata_tag(stage: &Stage, limit: Option<u64>) -> Option<String> 
     if let Some(limit) = limit {
         parts.push(format!("limit = {limit}"));
     }
-    // TODO: the reference lists the query's `where:` conditions before
-    // `drillable` as `drill_filters = [{ code = "..." }]`, in source text.
+    parts.extend(drill::filters_word(stage));
     if stage.kind != StageKind::Index {
         parts.push("drillable".to_string());
     }

@@ -317,6 +317,10 @@ pub enum ViewExprKind {
 pub struct QueryBody {
     pub statements: Vec<QueryStatement>,
     pub span: Span,
+    /// The named view or nest the body was written in. The parser leaves
+    /// it unset; translation sets it when it expands a view, for the
+    /// `filter_view` of drill metadata.
+    pub view: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -324,6 +328,9 @@ pub struct QueryStatement {
     pub annotations: Vec<Annotation>,
     pub kind: QueryStatementKind,
     pub span: Span,
+    /// The source text of each condition of a `where:`, which drill
+    /// metadata quotes; empty for other statements.
+    pub codes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

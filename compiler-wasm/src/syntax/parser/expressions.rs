@@ -421,13 +421,16 @@ impl<'a> Parser<'a> {
         let condition = self.expr();
         self.expect(&TokenKind::RBrace, "}");
         let span = start.to(self.prev_span());
+        let code = self.text_of(condition.span).to_string();
         Some(ast::QueryBody {
             statements: vec![ast::QueryStatement {
                 annotations: Vec::new(),
                 span: condition.span,
                 kind: ast::QueryStatementKind::Where(vec![condition]),
+                codes: vec![code],
             }],
             span,
+            view: None,
         })
     }
 

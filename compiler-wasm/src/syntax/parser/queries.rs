@@ -110,6 +110,7 @@ impl<'a> Parser<'a> {
         Some(ast::QueryBody {
             statements,
             span: start.to(self.prev_span()),
+            view: None,
         })
     }
 
@@ -188,10 +189,18 @@ impl<'a> Parser<'a> {
                 return None;
             }
         };
+        let codes = match &kind {
+            ast::QueryStatementKind::Where(conditions) => conditions
+                .iter()
+                .map(|condition| self.text_of(condition.span).to_string())
+                .collect(),
+            _ => Vec::new(),
+        };
         Some(ast::QueryStatement {
             annotations,
             kind,
             span: start.to(self.prev_span()),
+            codes,
         })
     }
 
