@@ -63,7 +63,7 @@ pub fn field_metadata(stage: &Stage, field: &OutputField, path: &[String]) -> Ve
     words
 }
 
-/// The drill expression of a top-level field of an ad-hoc query.
+/// Returns the drill expression of a top-level field of an ad-hoc query.
 fn ad_hoc_expression(origin: &DrillOrigin, is_calculation: bool) -> Option<String> {
     let Some(steps) = &origin.reference else {
         if is_calculation {
