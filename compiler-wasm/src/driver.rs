@@ -9,6 +9,8 @@ use std::rc::Rc;
 use crate::diagnostics::{Diagnostic, LineIndex, Problem, Range, Severity, Span};
 use crate::semantic::model::{FieldKind, Query, SourceDef, Stage, StageKind, ViewDef};
 use crate::semantic::{Environment, Model, ModelEntry, Translator};
+use crate::semantic::ir::Literal;
+use crate::sql::drill::tag_value;
 use crate::sql::schema;
 use crate::sql::{DuckDb, Generator};
 use crate::syntax::{ast, parser};
@@ -312,6 +314,7 @@ struct TranslatedQuery {
     /// The view run by `source -> view`, which names the result when no
     /// named query does.
     view_name: Option<String>,
+    source_arguments: Vec<(String, Literal)>,
     warnings: Vec<Problem>,
 }
 
@@ -362,7 +365,7 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
     // lines. A result that no named query or view names is called after
     // the last stage of its SQL, `__stage0` for the first.
     if let Some(source) = &translated.source_name {
-        annotations.push(format!("#(malloy) source.name = {source}\n"));
+        annotations.push(source_metadata_line(source, &translated.source_arguments));
     }
     let shown_query_name = translated
         .query_name
@@ -396,6 +399,43 @@ pub fn compile_query(host: &dyn Host, request: &QueryRequest) -> Result<QueryOut
     })
 }
 
+/// Returns the result's `#(malloy)` line naming its source, with the
+/// arguments given to a parameterized source as the reference lists them.
+fn source_metadata_line(source: &str, arguments: &[(String, Literal)]) -> String {
+    if arguments.is_empty() {
+        return format!("#(malloy) source.name = {source}\n");
+    }
+    let parameters: Vec<String> = arguments
+        .iter()
+        .filter_map(|(name, literal)| {
+            let value = match literal {
+                Literal::Number(digits) => {
+                    format!("kind = number_literal number_value = {digits}")
+                }
+                Literal::String(text) => {
+                    format!("kind = string_literal string_value = {}", tag_value(text))
+                }
+                Literal::Boolean(flag) => {
+                    format!("kind = boolean_literal boolean_value = {flag}")
+                }
+                Literal::Date(day) => format!("kind = date_literal date_value = {}", tag_value(day)),
+                Literal::Timestamp(moment) => format!(
+                    "kind = timestamp_literal timestamp_value = {}",
+                    tag_value(moment)
+                ),
+                Literal::Null => "kind = null_literal".to_string(),
+                Literal::Regex(_) => return None,
+            };
+            Some(format!("{{ value {{ {value} }} name = {} }}", tag_value(name)))
+        })
+        .collect();
+    format!(
+        "#(malloy) source {{ name = {} parameters = [{}] }}\n",
+        tag_value(source),
+        parameters.join(", ")
+    )
+}
+
 /// Translates query text in the model's namespace; its last `run:` is the
 /// query. Problems point into the text, under the url `query`.
 fn query_from_text(
@@ -427,6 +467,7 @@ fn query_from_text(
         source_name: run.source_name,
         query_name: run.query_name,
         view_name: run.view_name,
+        source_arguments: run.source_arguments,
         warnings,
     })
 }
@@ -481,6 +522,7 @@ fn query_by_name(
         source_name,
         query_name: Some(query_name.to_string()),
         view_name: None,
+        source_arguments: Vec::new(),
         warnings: problems,
     })
 }

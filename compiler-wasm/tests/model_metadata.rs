@@ -307,3 +307,44 @@ fn truncation_keeps_time_name() {
           truncation = month code = created_at }\n"]
     );
 }
+
+const PARAMETER_MODEL: &str = "##! experimental.parameters\n\
+    source: p(lo::number is 2, name::string is \"x\", d::date is @2020-01-01, nodef::number) \
+    is duckdb.sql(\"SELECT 1 AS x\") extend { where: x < lo }\n";
+
+fn parameter_query(query: &str) -> malloy_compiler::QueryOutput {
+    let host = TestHost::default()
+        .table("SELECT 1 AS x", &[("x", "INTEGER")])
+        .file("p.malloy", PARAMETER_MODEL);
+    compile_query(&host, &request("p.malloy", query)).expect("compiles")
+}
+
+#[test]
+fn restricted_query_uses_parameterized_sql_source() {
+    // The SQL belongs to the model, so a restricted query may use it.
+    let output = parameter_query("run: p(lo is 5, nodef is 1) -> { group_by: x }");
+    assert!(output.sql.contains("SELECT 1 AS x"), "{}", output.sql);
+}
+
+#[test]
+fn source_line_lists_arguments() {
+    let source_line = |query: &str| {
+        parameter_query(query)
+            .annotations
+            .into_iter()
+            .find(|a| a.starts_with("#(malloy) source"))
+            .expect("a source line")
+    };
+    assert_eq!(
+        source_line("run: p(lo is 5, nodef is 1) -> { group_by: x }"),
+        "#(malloy) source { name = p parameters = [\
+         { value { kind = number_literal number_value = 5 } name = lo }, \
+         { value { kind = number_literal number_value = 1 } name = nodef }] }\n"
+    );
+    assert_eq!(
+        source_line("run: p(nodef is 1, name is \"a b\") -> { group_by: x }"),
+        "#(malloy) source { name = p parameters = [\
+         { value { kind = number_literal number_value = 1 } name = nodef }, \
+         { value { kind = string_literal string_value = \"a b\" } name = name }] }\n"
+    );
+}

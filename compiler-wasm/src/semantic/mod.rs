@@ -56,6 +56,9 @@ pub struct RunStatement {
     pub query_name: Option<String>,
     /// The view it runs, for `run: source -> view`.
     pub view_name: Option<String>,
+    /// The arguments given to the source, `run: source(name is value)`,
+    /// by parameter name and in the order written, when they are literals.
+    pub source_arguments: Vec<(String, ir::Literal)>,
     pub span: Span,
 }
 
@@ -204,11 +207,13 @@ impl<'e> Translator<'e> {
             ast::StatementKind::Run { annotations, query } => {
                 let notes = annotation_texts(annotations);
                 if let Some(translated) = self.translate_query(query, &notes) {
+                    let source_arguments = self.source_arguments(query);
                     self.model.runs.push(RunStatement {
                         query: translated,
                         source_name: self.query_source_name(query),
                         query_name: run_query_name(query),
                         view_name: run_view_name(query),
+                        source_arguments,
                         span: statement.span,
                     });
                 }
@@ -278,6 +283,35 @@ impl<'e> Translator<'e> {
             };
             self.model.define(&alias.name, entry);
         }
+    }
+
+    /// Returns the literal arguments of the parameterized source that a
+    /// query starts from, named by parameter.
+    fn source_arguments(&mut self, query: &ast::QueryExpr) -> Vec<(String, ir::Literal)> {
+        let ast::QueryExprKind::Pipeline { source, .. } = &query.kind else {
+            return Vec::new();
+        };
+        let ast::SourceExprKind::Named { name, arguments } = &source.kind else {
+            return Vec::new();
+        };
+        let Some(ModelEntry::Source(definition)) = self.model.lookup(&name.name).cloned() else {
+            return Vec::new();
+        };
+        let Some(template) = &definition.template else {
+            return Vec::new();
+        };
+        let mut values = Vec::new();
+        for (position, argument) in arguments.iter().enumerate() {
+            let parameter = match &argument.name {
+                Some(argument_name) => Some(argument_name.name.clone()),
+                None => template.parameters.get(position).map(|p| p.name.name.clone()),
+            };
+            let value = self.translate_constant(&argument.value);
+            if let (Some(parameter), ir::ExprKind::Literal(literal)) = (parameter, value.kind) {
+                values.push((parameter, literal));
+            }
+        }
+        values
     }
 
     /// Returns the name of the source or query a query starts from, if it names one.

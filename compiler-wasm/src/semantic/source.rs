@@ -188,7 +188,11 @@ impl Translator<'_> {
         }
         self.parameters.push(values);
         let caller_model = std::mem::replace(&mut self.model, (*template.namespace).clone());
+        // The definition comes from the model, so a restricted query may
+        // use its tables and SQL.
+        let caller_restricted = std::mem::replace(&mut self.restricted, false);
         let translated = self.translate_source_expr(&template.source);
+        self.restricted = caller_restricted;
         self.model = caller_model;
         self.parameters.pop();
         let mut source = (*translated?).clone();
@@ -197,7 +201,7 @@ impl Translator<'_> {
     }
 
     /// Translates an argument or default value, which may use no fields.
-    fn translate_constant(&mut self, expr: &ast::Expr) -> Expr {
+    pub(super) fn translate_constant(&mut self, expr: &ast::Expr) -> Expr {
         let empty = SourceDef {
             name: String::new(),
             connection: String::new(),
