@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::diagnostics::{Diagnostic, LineIndex, Problem, Range, Severity, Span};
+use crate::semantic::ir::Literal;
 use crate::semantic::model::{FieldKind, Query, SourceDef, Stage, StageKind, ViewDef};
 use crate::semantic::{Environment, Model, ModelEntry, Translator};
-use crate::semantic::ir::Literal;
 use crate::sql::drill::tag_value;
 use crate::sql::schema;
 use crate::sql::{DuckDb, Generator};
@@ -418,7 +418,9 @@ fn source_metadata_line(source: &str, arguments: &[(String, Literal)]) -> String
                 Literal::Boolean(flag) => {
                     format!("kind = boolean_literal boolean_value = {flag}")
                 }
-                Literal::Date(day) => format!("kind = date_literal date_value = {}", tag_value(day)),
+                Literal::Date(day) => {
+                    format!("kind = date_literal date_value = {}", tag_value(day))
+                }
                 Literal::Timestamp(moment) => format!(
                     "kind = timestamp_literal timestamp_value = {}",
                     tag_value(moment)
@@ -426,7 +428,10 @@ fn source_metadata_line(source: &str, arguments: &[(String, Literal)]) -> String
                 Literal::Null => "kind = null_literal".to_string(),
                 Literal::Regex(_) => return None,
             };
-            Some(format!("{{ value {{ {value} }} name = {} }}", tag_value(name)))
+            Some(format!(
+                "{{ value {{ {value} }} name = {} }}",
+                tag_value(name)
+            ))
         })
         .collect();
     format!(

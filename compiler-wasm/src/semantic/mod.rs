@@ -304,7 +304,10 @@ impl<'e> Translator<'e> {
         for (position, argument) in arguments.iter().enumerate() {
             let parameter = match &argument.name {
                 Some(argument_name) => Some(argument_name.name.clone()),
-                None => template.parameters.get(position).map(|p| p.name.name.clone()),
+                None => template
+                    .parameters
+                    .get(position)
+                    .map(|p| p.name.name.clone()),
             };
             let value = self.translate_constant(&argument.value);
             if let (Some(parameter), ir::ExprKind::Literal(literal)) = (parameter, value.kind) {
