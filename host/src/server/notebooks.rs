@@ -226,7 +226,8 @@ fn raw_cell(cell: &AnalyzedCell) -> Value {
 }
 
 /// Adds `queryName`: the named query or view the cell's `run:` ends with,
-/// taken from the result's `query_name` tag (an ad-hoc query has none).
+/// taken from the result's `query_name` tag. An ad-hoc query has none: the
+/// compiler names it `__stageN` after its last SQL stage.
 fn add_query_name(item: &mut Value, output: &QueryOutput) {
     let tagged = output.annotations.iter().find_map(|line| {
         line.strip_prefix("#(malloy) query_name = ")
@@ -236,7 +237,7 @@ fn add_query_name(item: &mut Value, output: &QueryOutput) {
         .query_name
         .clone()
         .or(tagged)
-        .filter(|name| name != "__stage0");
+        .filter(|name| !name.starts_with("__stage"));
     if let Some(name) = name {
         item["queryName"] = json!(name);
     }
