@@ -213,3 +213,32 @@ fn reference_problems_match_the_reference() {
         assert_eq!(got_message, message, "{query}");
     }
 }
+
+#[test]
+fn injected_cast_type_is_rejected() {
+    let (code, message, start) =
+        first("run: users -> { select: x is state::\"VARCHAR) || (select 1\" }");
+    assert_eq!(code, "invalid-sql-native-type");
+    assert_eq!(
+        message,
+        "Cast type `VARCHAR) || (select 1` is invalid for duckdb dialect"
+    );
+    assert_eq!(start, at(0, 29));
+}
+
+#[test]
+fn injected_cast_function_type_is_rejected() {
+    let (code, _, _) =
+        first("run: users -> { select: x is cast(state as \"INTEGER); SELECT 1; --\") }");
+    assert_eq!(code, "invalid-sql-native-type");
+}
+
+#[test]
+fn structured_cast_type_is_accepted() {
+    let output = common::shop_query(
+        "run: users -> { select: x is state::\"STRUCT(\\\"a b\\\" VARCHAR, c DECIMAL(10, 2)[])\" }",
+    );
+    assert!(output
+        .sql
+        .contains("CAST(base.\"state\" AS STRUCT(\"a b\" VARCHAR, c DECIMAL(10, 2)[]))"));
+}

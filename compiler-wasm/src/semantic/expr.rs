@@ -397,6 +397,14 @@ impl Translator<'_> {
                         }
                     },
                     ast::CastType::Sql(text) => {
+                        if !super::sql_type::is_valid_duckdb_type(&text.value) {
+                            self.error(
+                                "invalid-sql-native-type",
+                                format!("Cast type `{}` is invalid for duckdb dialect", text.value),
+                                expr.span,
+                            );
+                            return Expr::error();
+                        }
                         (text.value.clone(), super::types::from_duckdb(&text.value))
                     }
                 };

@@ -13,6 +13,7 @@ pub mod ir;
 pub mod model;
 pub mod query;
 pub mod source;
+pub mod sql_type;
 pub mod time_literal;
 pub mod types;
 
