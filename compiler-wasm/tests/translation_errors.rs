@@ -242,3 +242,20 @@ fn structured_cast_type_is_accepted() {
         .sql
         .contains("CAST(base.\"state\" AS STRUCT(\"a b\" VARCHAR, c DECIMAL(10, 2)[]))"));
 }
+
+#[test]
+fn quoted_raw_function_name_is_rejected() {
+    let mut unrestricted = request(
+        "shop.malloy",
+        "run: users -> { select: x is `abs(1)) --`!number(age) }",
+    );
+    unrestricted.restricted = false;
+    let problems = compile_query(&common::shop_host(), &unrestricted).unwrap_err();
+    let code = problems[0].code.clone();
+    let message = problems[0].message.clone();
+    assert_eq!(code, "invalid-sql-function-name");
+    assert_eq!(
+        message,
+        "SQL function name `abs(1)) --` is invalid: use letters, digits and `_` only"
+    );
+}

@@ -30,6 +30,16 @@ impl Translator<'_> {
                 );
                 return Expr::error();
             }
+            if !crate::sql::dialect::is_plain_identifier(name) {
+                self.error(
+                    "invalid-sql-function-name",
+                    format!(
+                        "SQL function name `{name}` is invalid: use letters, digits and `_` only"
+                    ),
+                    call.name.span,
+                );
+                return Expr::error();
+            }
             let arguments: Vec<Expr> = call
                 .arguments
                 .iter()

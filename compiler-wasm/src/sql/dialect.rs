@@ -72,12 +72,13 @@ impl Dialect for DuckDb {
 
     fn table_relation(&self, table: &str) -> String {
         // A path is read through DuckDB's replacement scan, which needs a
-        // string; a plain table name stays a name.
-        if table.contains(['/', '\\'])
+        // string. A plain table name stays a name, but only when every dotted
+        // part is an identifier, so that no text is spliced into SQL unquoted.
+        let is_path = table.contains(['/', '\\'])
             || table.contains(".parquet")
             || table.contains(".csv")
-            || table.contains(".json")
-        {
+            || table.contains(".json");
+        if is_path || !table.split('.').all(is_plain_identifier) {
             self.string_literal(table)
         } else {
             table.to_string()
@@ -240,5 +241,40 @@ impl Dialect for DuckDb {
 
     fn string_agg_distinct(&self, value: &str) -> String {
         format!("STRING_AGG(DISTINCT {value}, ',')")
+    }
+}
+
+/// Returns whether `name` is an ASCII letter or `_` followed by letters,
+/// digits or `_`, which SQL accepts without quotes.
+pub fn is_plain_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Dialect, DuckDb};
+
+    #[test]
+    fn table_relation_keeps_plain_names() {
+        assert_eq!(DuckDb.table_relation("main.users"), "main.users");
+    }
+
+    #[test]
+    fn table_relation_quotes_paths() {
+        assert_eq!(
+            DuckDb.table_relation("data/users.parquet"),
+            "'data/users.parquet'"
+        );
+    }
+
+    #[test]
+    fn table_relation_quotes_sql_text() {
+        assert_eq!(
+            DuckDb.table_relation("users; DROP TABLE users"),
+            "'users; DROP TABLE users'"
+        );
+        assert_eq!(DuckDb.table_relation("it's"), "'it''s'");
     }
 }
