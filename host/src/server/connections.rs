@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use super::databases::malloy_type_name;
 use super::mutations::parse_body;
 use super::projects::{find_package, find_project, loaded_package};
+use super::read_only_sql::check_single_select;
 use super::sql_connections::{
     run_on, schemas, tables, ConfiguredDuckdb, SqlError, SqlRunner, Target,
 };
@@ -364,6 +365,7 @@ fn sql_from(
     let sql = sql
         .filter(|sql| !sql.trim().is_empty())
         .ok_or_else(|| AppError::bad_request("\"sqlStatement\" is missing."))?;
+    check_single_select(&sql).map_err(AppError::bad_request)?;
     Ok((sql, options))
 }
 
@@ -493,9 +495,16 @@ pub async fn post_query_data(
     query_data(state, params, sql, options).await
 }
 
+/// Schema of the tables that `temporaryTable` creates.
+const TEMPORARY_SCHEMA: &str = "publisher_temp";
+
 /// Creates a table from the statement's rows, named after a hash of the
-/// statement, and returns its name. The same statement always gets the
-/// same name.
+/// statement, and returns its qualified name. The same statement always
+/// gets the same name, and its table is created once.
+///
+/// The table is a regular table in its own schema, not a DuckDB temporary
+/// table: a temporary table is private to the pooled connection that made
+/// it, so later requests on other connections would not find it.
 async fn temporary_table(
     state: AppState,
     params: Params,
@@ -504,13 +513,14 @@ async fn temporary_table(
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     sql.hash(&mut hasher);
-    let name = format!("tt{:016x}", hasher.finish());
+    let name = format!("{TEMPORARY_SCHEMA}.tt{:016x}", hasher.finish());
     let target = target(&state, &params).await?;
     let table = name.clone();
     run_on(target, move |database| {
         let sql = sql.trim().trim_end_matches(';');
+        database.query(&format!("CREATE SCHEMA IF NOT EXISTS {TEMPORARY_SCHEMA}"))?;
         database.query(&format!(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS {table} AS (\n{sql}\n)"
+            "CREATE TABLE IF NOT EXISTS {table} AS (\n{sql}\n)"
         ))
     })
     .await?;

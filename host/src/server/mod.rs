@@ -17,6 +17,7 @@ mod openapi;
 pub mod playground;
 mod projects;
 mod query;
+mod read_only_sql;
 mod schedules;
 mod sql_connections;
 
