@@ -259,3 +259,72 @@ fn quoted_raw_function_name_is_rejected() {
         "SQL function name `abs(1)) --` is invalid: use letters, digits and `_` only"
     );
 }
+
+fn chain(terms: usize) -> String {
+    vec!["age"; terms].join(" + ")
+}
+
+#[test]
+fn deep_operator_chain_is_one_error() {
+    let query = format!("run: users -> {{ select: x is {} }}", chain(5000));
+    let problems = shop_problems(&query);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].code, "failed-field-definition");
+    assert_eq!(
+        problems[0].message,
+        "Expression is too deeply nested: it has more than 256 operator levels"
+    );
+    assert_eq!(problems[0].range.start, at(0, 29));
+}
+
+#[test]
+fn operator_chain_at_limit_compiles() {
+    // Unoptimized builds use far larger stack frames than the release
+    // component, so the deepest accepted tree gets an 8 MiB thread here.
+    let worker = std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(|| {
+            let query = format!("run: users -> {{ select: x is {} }}", chain(256));
+            let output = common::shop_query(&query);
+            assert!(output.sql.contains("base.\"age\""));
+
+            let query = format!("run: users -> {{ select: x is {} }}", chain(257));
+            assert_eq!(shop_problems(&query).len(), 1);
+        })
+        .expect("the test thread starts");
+    worker.join().expect("the limit query compiles");
+}
+
+#[test]
+fn deep_nesting_of_every_form_is_bounded() {
+    // Parentheses, unary minus, `not`, calls and applied conditions nest
+    // through the parser's recursion, which has its own smaller limit.
+    for query in [
+        format!(
+            "run: users -> {{ select: x is {}1{} }}",
+            "(".repeat(5000),
+            ")".repeat(5000)
+        ),
+        format!("run: users -> {{ select: x is {}1 }}", "-".repeat(5000)),
+        format!(
+            "run: users -> {{ select: x is {}true }}",
+            "not ".repeat(5000)
+        ),
+        format!(
+            "run: users -> {{ select: x is {}1{} }}",
+            "abs(".repeat(5000),
+            ")".repeat(5000)
+        ),
+        format!(
+            "run: users -> {{ where: age ? {} > 1 }}",
+            "> 1 | ".repeat(5000)
+        ),
+        format!(
+            "run: users -> {{ select: x is age{} }}",
+            "::number".repeat(5000)
+        ),
+    ] {
+        let problems = shop_problems(&query);
+        assert!(!problems.is_empty(), "{}", &query[..60]);
+    }
+}

@@ -6,7 +6,8 @@
 //! `&`, `for`, `to`, `+ -`, `* / %`, prefix `-`, then the postfix forms
 //! (`::`, `:::`, `{ where: ... }`, a duration's unit).
 
-use super::{ast, Parser};
+use super::{ast, Parser, MAX_EXPRESSION_HEIGHT};
+use crate::diagnostics::Diagnostic;
 use crate::diagnostics::Span;
 use crate::syntax::lexer::TokenKind;
 
@@ -72,6 +73,10 @@ fn is_type_name(word: &str) -> bool {
     .any(|name| word.eq_ignore_ascii_case(name))
 }
 
+/// The reference compiler's code for an expression it cannot translate,
+/// which includes one too deep for its stack.
+const EXPRESSION_TOO_DEEP: &str = "failed-field-definition";
+
 fn boxed(expr: ast::Expr) -> Box<ast::Expr> {
     Box::new(expr)
 }
@@ -109,8 +114,12 @@ impl<'a> Parser<'a> {
 
     /// Continues an expression whose leading path was already consumed.
     pub(super) fn expr_continuing_path(&mut self, path: ast::Path) -> ast::Expr {
+        let outer_height = std::mem::take(&mut self.expr_height);
         let left = self.path_tail(path);
-        self.infix_loop(left, 0)
+        self.expr_height += 1;
+        let result = self.infix_loop(left, 0);
+        self.expr_height = self.expr_height.max(outer_height);
+        result
     }
 
     fn error_expr(span: Span) -> ast::Expr {
@@ -124,10 +133,51 @@ impl<'a> Parser<'a> {
         if !self.enter() {
             return Self::error_expr(self.span());
         }
+        let outer_height = std::mem::take(&mut self.expr_height);
         let left = self.prefix(partial);
+        // The prefix form is one level above the expressions nested in it.
+        self.expr_height += 1;
         let result = self.infix_loop(left, min_bp);
+        self.expr_height = self.expr_height.max(outer_height);
         self.leave();
         result
+    }
+
+    /// Adds one operator level on top of `left` and an operand whose height
+    /// is `operand_height`. Past [`MAX_EXPRESSION_HEIGHT`] it reports the
+    /// expression once and replaces it with an error node, so that no later
+    /// stage walks a tree deeper than the limit.
+    fn add_operator_level(&mut self, left: ast::Expr, operand_height: usize) -> ast::Expr {
+        self.expr_height = self.expr_height.max(operand_height) + 1;
+        if self.expr_height <= MAX_EXPRESSION_HEIGHT {
+            return left;
+        }
+        // A chain that already failed keeps growing from the same start, so
+        // it is reported only the first time.
+        let reported = self
+            .diagnostics
+            .iter()
+            .any(|d| d.code == EXPRESSION_TOO_DEEP && d.span.start == left.span.start);
+        if !reported {
+            self.diagnostics.push(Diagnostic::error(
+                EXPRESSION_TOO_DEEP,
+                format!(
+                    "Expression is too deeply nested: it has more than {MAX_EXPRESSION_HEIGHT} operator levels"
+                ),
+                left.span,
+            ));
+        }
+        self.expr_height = 1;
+        Self::error_expr(left.span)
+    }
+
+    /// Parses an operand with [`Parser::operand`] and returns it with its
+    /// height.
+    fn measured_operand(&mut self, min_bp: u8, partial: bool) -> (ast::Expr, usize) {
+        let left_height = std::mem::take(&mut self.expr_height);
+        let operand = self.operand(min_bp, partial);
+        let operand_height = std::mem::replace(&mut self.expr_height, left_height);
+        (operand, operand_height)
     }
 
     /// Checks whether the current token can begin an expression.
@@ -193,8 +243,8 @@ impl<'a> Parser<'a> {
                     return left;
                 }
                 self.bump();
-                let right = self.operand(bp + 1, false);
-                left = ast::Expr {
+                let (right, right_height) = self.measured_operand(bp + 1, false);
+                let node = ast::Expr {
                     span: left.span.to(right.span),
                     kind: ast::ExprKind::Binary {
                         op,
@@ -202,22 +252,24 @@ impl<'a> Parser<'a> {
                         right: boxed(right),
                     },
                 };
+                left = self.add_operator_level(node, right_height);
                 continue;
             }
             match kind {
                 TokenKind::Question if APPLY >= min_bp => {
                     self.bump();
                     let outer = self.apply_operand_start.replace(self.pos);
-                    let mut condition = self.operand(APPLY + 1, true);
+                    let (mut condition, condition_height) = self.measured_operand(APPLY + 1, true);
                     self.apply_operand_start = outer;
                     fill_pick_values(&mut condition, &left);
-                    left = ast::Expr {
+                    let node = ast::Expr {
                         span: left.span.to(condition.span),
                         kind: ast::ExprKind::Apply {
                             subject: boxed(left),
                             condition: boxed(condition),
                         },
                     };
+                    left = self.add_operator_level(node, condition_height);
                 }
                 TokenKind::Bar | TokenKind::Amp => {
                     let (op, bp) = if kind == TokenKind::Bar {
@@ -229,8 +281,8 @@ impl<'a> Parser<'a> {
                         return left;
                     }
                     self.bump();
-                    let right = self.operand(bp + 1, true);
-                    left = ast::Expr {
+                    let (right, right_height) = self.measured_operand(bp + 1, true);
+                    let node = ast::Expr {
                         span: left.span.to(right.span),
                         kind: ast::ExprKind::Alternation {
                             op,
@@ -238,6 +290,7 @@ impl<'a> Parser<'a> {
                             right: boxed(right),
                         },
                     };
+                    left = self.add_operator_level(node, right_height);
                 }
                 TokenKind::Word if self.at_word("is") && COMPARE >= min_bp => {
                     let negated = self.is_word_at(1, "not");
@@ -248,13 +301,14 @@ impl<'a> Parser<'a> {
                     for _ in 0..=null_at {
                         self.bump();
                     }
-                    left = ast::Expr {
+                    let node = ast::Expr {
                         span: left.span.to(self.prev_span()),
                         kind: ast::ExprKind::IsNull {
                             expr: boxed(left),
                             negated,
                         },
                     };
+                    left = self.add_operator_level(node, 0);
                 }
                 TokenKind::Word
                     if COMPARE >= min_bp
@@ -266,9 +320,11 @@ impl<'a> Parser<'a> {
                     let negated = self.eat_word("not");
                     self.bump();
                     self.bump();
+                    let left_height = std::mem::take(&mut self.expr_height);
                     let list = self.expr_list(&TokenKind::RParen);
+                    let list_height = std::mem::replace(&mut self.expr_height, left_height);
                     self.expect(&TokenKind::RParen, ")");
-                    left = ast::Expr {
+                    let node = ast::Expr {
                         span: left.span.to(self.prev_span()),
                         kind: ast::ExprKind::In {
                             expr: boxed(left),
@@ -276,23 +332,25 @@ impl<'a> Parser<'a> {
                             negated,
                         },
                     };
+                    left = self.add_operator_level(node, list_height);
                 }
                 TokenKind::Word if self.at_word("to") && RANGE >= min_bp => {
                     self.bump();
-                    let to = self.operand(RANGE + 1, false);
-                    left = ast::Expr {
+                    let (to, to_height) = self.measured_operand(RANGE + 1, false);
+                    let node = ast::Expr {
                         span: left.span.to(to.span),
                         kind: ast::ExprKind::Range {
                             from: boxed(left),
                             to: boxed(to),
                         },
                     };
+                    left = self.add_operator_level(node, to_height);
                 }
                 TokenKind::Word if self.at_word("for") && FOR >= min_bp => {
                     self.bump();
-                    let duration = self.operand(FOR + 1, false);
+                    let (duration, duration_height) = self.measured_operand(FOR + 1, false);
                     let span = left.span.to(duration.span);
-                    left = match duration.kind {
+                    let node = match duration.kind {
                         ast::ExprKind::Duration { amount, unit } => ast::Expr {
                             span,
                             kind: ast::ExprKind::ForRange {
@@ -310,11 +368,17 @@ impl<'a> Parser<'a> {
                             Self::error_expr(span)
                         }
                     };
+                    left = self.add_operator_level(node, duration_height);
                 }
-                _ => match self.postfix(left) {
-                    Ok(next) => left = next,
-                    Err(unchanged) => return unchanged,
-                },
+                _ => {
+                    let left_height = std::mem::take(&mut self.expr_height);
+                    let applied = self.postfix(left);
+                    let postfix_height = std::mem::replace(&mut self.expr_height, left_height);
+                    match applied {
+                        Ok(next) => left = self.add_operator_level(next, postfix_height),
+                        Err(unchanged) => return unchanged,
+                    }
+                }
             }
         }
     }

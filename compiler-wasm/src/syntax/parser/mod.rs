@@ -44,6 +44,7 @@ pub fn parse(text: &str) -> (ast::Document, Vec<Diagnostic>) {
         lexer_errors,
         apply_operand_start: None,
         depth: 0,
+        expr_height: 0,
         last_error_token: None,
     };
     let document = parser.document();
@@ -54,6 +55,12 @@ pub fn parse(text: &str) -> (ast::Document, Vec<Diagnostic>) {
 
 /// The maximum nesting depth of expressions, blocks and views.
 const MAX_DEPTH: usize = 64;
+
+/// The maximum height of one expression tree, counting the operand at the
+/// bottom as a level, so a 256-term `1 + 1 + ...` chain is at the limit. It
+/// bounds the recursion of every later stage that walks the tree, and the
+/// size of the SQL expression that DuckDB has to plan.
+pub const MAX_EXPRESSION_HEIGHT: usize = 256;
 
 /// Malloy's bare keywords. Written without backquotes, none of them can
 /// name a field, source, join, view or query.
@@ -184,6 +191,9 @@ pub(crate) struct Parser<'a> {
     /// starts there has a subject.
     apply_operand_start: Option<usize>,
     depth: usize,
+    /// The largest height of the expressions parsed since the innermost
+    /// enclosing expression started, used to bound expression trees.
+    expr_height: usize,
     /// The token the last error was reported at; a second error there is
     /// a consequence of the first and is not reported.
     last_error_token: Option<usize>,
