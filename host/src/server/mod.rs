@@ -5,19 +5,20 @@
 //! payloads.
 
 mod compile;
-pub mod console;
 mod connections;
+pub mod console;
 mod databases;
 mod error;
 mod json_errors;
 mod models;
-mod notebooks;
 mod mutations;
+mod notebooks;
 mod openapi;
 pub mod playground;
 mod projects;
 mod query;
 mod read_only_sql;
+mod request_guard;
 mod schedules;
 mod sql_connections;
 
@@ -134,6 +135,7 @@ pub fn app_with_console(state: AppState, console: console::Console) -> Router {
         .merge(console::router(&console))
         .fallback_service(console::fallback(console.dir.clone()))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_guard::require_json_body))
         .layer(axum::middleware::from_fn(json_errors::json_errors))
         .layer(axum::middleware::from_fn(
             crate::telemetry::record_http_metrics,
@@ -212,6 +214,15 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let address = listener.local_addr()?;
+    let app = if address.ip().is_loopback() {
+        app.layer(axum::middleware::from_fn_with_state(
+            address,
+            request_guard::require_loopback_host,
+        ))
+    } else {
+        app
+    };
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
