@@ -425,6 +425,11 @@ fn source_metadata_line(source: &str, arguments: &[(String, Literal)]) -> String
                     "kind = timestamp_literal timestamp_value = {}",
                     tag_value(moment)
                 ),
+                Literal::ZonedTimestamp { value, zone } => format!(
+                    "kind = timestamp_literal timestamp_value = {} timezone = {}",
+                    tag_value(value),
+                    tag_value(zone)
+                ),
                 Literal::Null => "kind = null_literal".to_string(),
                 Literal::Regex(_) => return None,
             };

@@ -365,3 +365,18 @@ fn refinement_limit_drops_the_view_order() {
         filtered.sql
     );
 }
+
+#[test]
+fn zoned_timestamp_literal_reads_in_zone() {
+    for (literal, value) in [
+        (
+            "@2003-01-01 00:00:00[America/New_York]",
+            "2003-01-01 00:00:00",
+        ),
+        ("@2003-01-01 00:00[America/New_York]", "2003-01-01 00:00:00"),
+    ] {
+        let sql = shop_query(&format!("run: users -> {{ select: t is {literal} }}")).sql;
+        let expected = format!("CAST(TIMESTAMPTZ '{value} America/New_York' AS TIMESTAMP)");
+        assert!(sql.contains(&expected), "{sql}");
+    }
+}

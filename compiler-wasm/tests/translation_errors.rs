@@ -328,3 +328,10 @@ fn deep_nesting_of_every_form_is_bounded() {
         assert!(!problems.is_empty(), "{}", &query[..60]);
     }
 }
+
+#[test]
+fn zoned_timestamp_with_bad_zone_is_rejected() {
+    let (code, message, _) = first("run: users -> { select: t is @2003-01-01 00:00[] }");
+    assert_eq!(code, "failed-to-parse-time-literal");
+    assert_eq!(message, "Time data parse error");
+}

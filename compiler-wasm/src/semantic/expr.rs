@@ -1266,6 +1266,26 @@ pub fn parse_time_literal(text: &str) -> Option<Expr> {
             DataType::Date(Some(unit)),
         ))
     };
+    if let Some((local, zone)) = text.strip_suffix(']').and_then(|t| t.split_once('[')) {
+        // TODO: the reference types a zoned literal as `timestamptz`, which
+        // this compiler does not model yet, so it is a UTC `timestamp` here.
+        let zoneless = parse_time_literal(local)?;
+        let ExprKind::Literal(Literal::Timestamp(value)) = zoneless.kind else {
+            return None;
+        };
+        let is_zone = !zone.is_empty()
+            && zone
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'/' | b'+' | b'-'));
+        if !is_zone {
+            return None;
+        }
+        let literal = Literal::ZonedTimestamp {
+            value,
+            zone: zone.to_string(),
+        };
+        return Some(Expr::literal(literal, zoneless.ty));
+    }
     if let Some((day, time)) = text.split_once([' ', 'T']) {
         let (year, month, day_of_month) = parse_day(day)?;
         let parts: Vec<u32> = time

@@ -36,6 +36,12 @@ pub enum Literal {
     Date(String),
     /// `YYYY-MM-DD HH:MM:SS`.
     Timestamp(String),
+    /// `YYYY-MM-DD HH:MM:SS` as a clock in the IANA time zone `zone` shows
+    /// it, written `@2003-01-01 00:00[America/New_York]`.
+    ZonedTimestamp {
+        value: String,
+        zone: String,
+    },
     Regex(String),
 }
 

@@ -60,6 +60,7 @@ impl ExprContext<'_> {
                     Some(zone) => d.timestamp_in_zone(text, zone),
                     None => format!("TIMESTAMP {}", d.string_literal(text)),
                 },
+                Literal::ZonedTimestamp { value, zone } => d.timestamp_in_zone(value, zone),
             },
             ExprKind::Negate(inner) => format!("-({})", self.render(inner)),
             // Malloy's `not` of NULL is true.

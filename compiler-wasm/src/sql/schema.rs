@@ -248,6 +248,11 @@ fn parameter_json(parameter: &ParameterInfo) -> Value {
             "kind": "timestamp_literal",
             "timestamp_value": timestamp,
         })),
+        Some(Literal::ZonedTimestamp { value, zone }) => Some(json!({
+            "kind": "timestamp_literal",
+            "timestamp_value": value,
+            "timezone": zone,
+        })),
         Some(Literal::Null) => Some(json!({"kind": "null_literal"})),
         Some(Literal::Regex(_)) | None => None,
     };
