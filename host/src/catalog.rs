@@ -14,7 +14,7 @@ use malloy_compiler::{ModelOutput, Problem, Severity};
 use serde_json::Value as Json;
 
 use crate::config::{PackageConfig, PackageLocation, ServerConfig};
-use crate::db::PackageDatabase;
+use crate::db::{PackageDatabase, QueryCacheSettings};
 use crate::package_host::PackageHost;
 use crate::sandbox::{CompileError, PackageCompiler, Sandbox};
 
@@ -33,6 +33,7 @@ pub struct Catalog {
     projects: RwLock<Vec<Arc<Project>>>,
     sandbox: Arc<Sandbox>,
     query_timeout: Duration,
+    query_cache: QueryCacheSettings,
     settings: CatalogSettings,
     /// Serializes mutations, so two of them never build on the same old
     /// value.
@@ -78,6 +79,8 @@ pub struct PackageSlot {
     /// The server-owned folder an uploaded archive was unpacked into.
     unpacked: Option<Arc<edit::UnpackedFolder>>,
     query_timeout: Duration,
+    /// Cache settings for the database each load opens.
+    pub(crate) query_cache: QueryCacheSettings,
     state: RwLock<Option<Arc<PackageState>>>,
     loading: tokio::sync::Mutex<()>,
 }
@@ -133,6 +136,7 @@ impl Catalog {
             projects: RwLock::new(projects),
             sandbox,
             query_timeout,
+            query_cache: QueryCacheSettings::default(),
             settings: CatalogSettings::default(),
             edits: tokio::sync::Mutex::new(()),
         }
@@ -149,6 +153,26 @@ impl Catalog {
                 .packages
                 .iter()
                 .map(|slot| Arc::new(slot.with_location(slot.location.clone(), timeout)))
+                .collect();
+        }
+        self
+    }
+
+    /// Sets the size and lifetime of each package's query result cache.
+    /// Call it before any package loads.
+    pub fn with_query_cache(mut self, settings: QueryCacheSettings) -> Catalog {
+        self.query_cache = settings;
+        let projects = self.projects.get_mut().unwrap_or_else(|e| e.into_inner());
+        for project in projects.iter_mut() {
+            let project = Arc::make_mut(project);
+            project.packages = project
+                .packages
+                .iter()
+                .map(|slot| {
+                    let mut slot = slot.with_location(slot.location.clone(), slot.query_timeout);
+                    slot.query_cache = settings;
+                    Arc::new(slot)
+                })
                 .collect();
         }
         self
@@ -171,7 +195,10 @@ impl Catalog {
 
     /// Returns a snapshot of the projects, in configuration order.
     pub fn projects(&self) -> Vec<Arc<Project>> {
-        self.projects.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.projects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub fn project(&self, name: &str) -> Option<Arc<Project>> {
@@ -239,6 +266,7 @@ impl PackageSlot {
             location: config.location,
             unpacked: None,
             query_timeout,
+            query_cache: QueryCacheSettings::default(),
             state: RwLock::new(None),
             loading: tokio::sync::Mutex::new(()),
         }
@@ -254,6 +282,7 @@ impl PackageSlot {
             location,
             unpacked: self.unpacked.clone(),
             query_timeout,
+            query_cache: self.query_cache,
             state: RwLock::new(None),
             loading: tokio::sync::Mutex::new(()),
         }
@@ -291,12 +320,13 @@ impl PackageSlot {
     async fn load(&self, sandbox: &Arc<Sandbox>) -> Arc<PackageState> {
         let location = self.location.clone();
         let query_timeout = self.query_timeout;
+        let query_cache = self.query_cache;
         let sandbox = Arc::clone(sandbox);
         let name = self.name.clone();
         let unpacked = self.unpacked.clone();
         let started = std::time::Instant::now();
         let state = tokio::task::spawn_blocking(crate::telemetry::in_current_span(move || {
-            load_package(&location, sandbox, query_timeout).map(|mut package| {
+            load_package(&location, sandbox, query_timeout, query_cache).map(|mut package| {
                 package.unpacked = unpacked;
                 package
             })
@@ -324,6 +354,7 @@ fn load_package(
     location: &PackageLocation,
     sandbox: Arc<Sandbox>,
     query_timeout: Duration,
+    query_cache: QueryCacheSettings,
 ) -> PackageState {
     let root = match location {
         PackageLocation::Local(root) => root,
@@ -344,7 +375,8 @@ fn load_package(
 
     let database = PackageDatabase::open(root)
         .map_err(|error| format!("Unable to load package: {error}"))?
-        .with_query_timeout(query_timeout);
+        .with_query_timeout(query_timeout)
+        .with_query_cache(query_cache);
     let host = Arc::new(PackageHost::new(Arc::new(database)));
     let compiler = Arc::new(PackageCompiler::new(sandbox, Arc::clone(&host)));
 

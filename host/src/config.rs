@@ -51,6 +51,22 @@ pub struct Options {
         default_value_t = 300_000
     )]
     pub query_timeout_ms: u64,
+    /// Memory for cached query results per package, in MiB (mebibytes);
+    /// 0 disables the cache.
+    #[arg(
+        long = "query_cache_mb",
+        env = "PUBLISHER_QUERY_CACHE_MB",
+        default_value_t = 256
+    )]
+    pub query_cache_mb: u64,
+    /// Time a cached query result stays valid, in seconds; 0 disables the
+    /// cache.
+    #[arg(
+        long = "query_cache_ttl_seconds",
+        env = "PUBLISHER_QUERY_CACHE_TTL_SECONDS",
+        default_value_t = 600
+    )]
+    pub query_cache_ttl_seconds: u64,
     /// Row limit for queries that set none.
     #[arg(
         long = "default_row_limit",
@@ -199,10 +215,11 @@ pub fn load_settings(options: &Options) -> Result<crate::catalog::CatalogSetting
             path: path.clone(),
             error,
         })?;
-        let file: ConfigFile = serde_json::from_str(&text).map_err(|error| ConfigError::Invalid {
-            path: path.clone(),
-            error,
-        })?;
+        let file: ConfigFile =
+            serde_json::from_str(&text).map_err(|error| ConfigError::Invalid {
+                path: path.clone(),
+                error,
+            })?;
         settings.frozen = file.frozen_config;
         settings.config_dir = Some(absolute(path.parent().unwrap_or(Path::new("."))));
     }

@@ -5,9 +5,14 @@
 //! Queries and schema lookups block, so async callers run them on blocking
 //! threads. Each call takes a connection from a small pool (connections made
 //! with `try_clone` share the database), so concurrent queries of a package
-//! do not wait behind one another.
+//! do not wait behind one another. Query results are cached per database
+//! (see [`cache`]), so a package reload, which opens a new database, starts
+//! with an empty cache.
+
+mod cache;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -15,6 +20,9 @@ use std::time::Duration;
 use duckdb::types::Value;
 use duckdb::{Config, Connection};
 use malloy_compiler::Column;
+
+use cache::QueryCache;
+pub use cache::{classify, QueryCacheSettings, StatementKind};
 
 /// Maximum number of rows a query may return. The compiler adds a default
 /// `LIMIT` of its own, so only queries that set a larger limit reach this.
@@ -28,7 +36,7 @@ pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(300);
 /// closed after use.
 const IDLE_CONNECTIONS: usize = 8;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
     /// DuckDB rejected or failed the statement; the message has package
     /// paths made relative.
@@ -57,6 +65,9 @@ pub struct PackageDatabase {
     template: Mutex<Connection>,
     idle: Mutex<Vec<Connection>>,
     query_timeout: Duration,
+    cache: QueryCache,
+    /// Statements that `run_query` sent to DuckDB, cache hits excluded.
+    executions: AtomicU64,
 }
 
 impl std::fmt::Debug for PackageDatabase {
@@ -107,6 +118,8 @@ impl PackageDatabase {
             template: Mutex::new(connection),
             idle: Mutex::new(Vec::new()),
             query_timeout: DEFAULT_QUERY_TIMEOUT,
+            cache: QueryCache::new(QueryCacheSettings::default()),
+            executions: AtomicU64::new(0),
         })
     }
 
@@ -116,13 +129,33 @@ impl PackageDatabase {
         self
     }
 
+    /// Sets the size and lifetime of the query result cache.
+    pub fn with_query_cache(mut self, settings: QueryCacheSettings) -> PackageDatabase {
+        self.cache = QueryCache::new(settings);
+        self
+    }
+
+    /// Returns the number of statements `run_query` has sent to DuckDB.
+    /// Results served from the cache do not count.
+    pub fn query_executions(&self) -> u64 {
+        self.executions.load(Ordering::Relaxed)
+    }
+
+    /// Returns the number of cached results and their approximate size in
+    /// bytes.
+    pub fn query_cache_usage(&self) -> (usize, usize) {
+        self.cache.usage()
+    }
+
     /// The package folder, canonical.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
     /// Runs a query and reads every row, interrupting it after the query
-    /// timeout.
+    /// timeout. Rows of a read-only query without time, random or sequence
+    /// functions come from the cache when it holds them; a statement that
+    /// may change the database clears the cache.
     #[tracing::instrument(
         level = "debug",
         skip_all,
@@ -130,9 +163,21 @@ impl PackageDatabase {
             db.system = "duckdb",
             db.statement = %crate::telemetry::statement_summary(sql),
             db.response.returned_rows = tracing::field::Empty,
+            cache.hit = tracing::field::Empty,
         )
     )]
     pub fn run_query(&self, sql: &str) -> Result<QueryRows, DbError> {
+        let outcome = self.cache.run(sql, || self.execute_query(sql));
+        let span = tracing::Span::current();
+        span.record("cache.hit", outcome.hit);
+        if let Ok(rows) = &outcome.result {
+            span.record("db.response.returned_rows", rows.rows.len());
+        }
+        outcome.result
+    }
+
+    fn execute_query(&self, sql: &str) -> Result<QueryRows, DbError> {
+        self.executions.fetch_add(1, Ordering::Relaxed);
         self.with_connection(|connection| {
             let interrupt = connection.interrupt_handle();
             let timeout = self.query_timeout;
@@ -173,7 +218,6 @@ impl PackageDatabase {
             }
             values.push(cells);
         }
-        tracing::Span::current().record("db.response.returned_rows", values.len());
         Ok(QueryRows {
             columns,
             rows: values,

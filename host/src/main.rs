@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::Parser;
 use malloy_publisher::catalog::Catalog;
 use malloy_publisher::config::{self, Options};
+use malloy_publisher::db::QueryCacheSettings;
 use malloy_publisher::sandbox::{Sandbox, SandboxLimits};
 use malloy_publisher::server::console::Console;
 use malloy_publisher::server::{self, AppState};
@@ -53,6 +54,10 @@ async fn run(options: Options) -> anyhow::Result<()> {
     let catalog = Arc::new(
         Catalog::new(server_config, sandbox)
             .with_query_timeout(Duration::from_millis(options.query_timeout_ms))
+            .with_query_cache(QueryCacheSettings::from_megabytes(
+                options.query_cache_mb,
+                options.query_cache_ttl_seconds,
+            ))
             .with_settings(settings),
     );
     let state = AppState {

@@ -418,6 +418,7 @@ impl Catalog {
             },
             self.query_timeout,
         );
+        slot.query_cache = self.query_cache;
         slot.description = request.description;
         slot.location_text = Some(location_text);
         slot.unpacked = unpacked;
