@@ -43,30 +43,23 @@ fn not(expr: Expr) -> Expr {
     boolean(ExprKind::Not(Box::new(expr)), eval)
 }
 
-fn any_of(mut terms: Vec<Expr>) -> Option<Expr> {
-    let first = if terms.is_empty() {
-        return None;
-    } else {
-        terms.remove(0)
-    };
-    Some(
-        terms
-            .into_iter()
-            .fold(first, |a, b| binary(BinaryOp::Or, a, b)),
-    )
+fn any_of(terms: Vec<Expr>) -> Option<Expr> {
+    balanced(BinaryOp::Or, terms)
 }
 
-fn all_of(mut terms: Vec<Expr>) -> Option<Expr> {
-    let first = if terms.is_empty() {
-        return None;
-    } else {
-        terms.remove(0)
-    };
-    Some(
-        terms
-            .into_iter()
-            .fold(first, |a, b| binary(BinaryOp::And, a, b)),
-    )
+fn all_of(terms: Vec<Expr>) -> Option<Expr> {
+    balanced(BinaryOp::And, terms)
+}
+
+/// Joins `terms` with the associative `op` into a balanced tree, so that a
+/// filter with thousands of clauses stays a tree of logarithmic height that
+/// later stages can walk recursively.
+fn balanced(op: BinaryOp, mut terms: Vec<Expr>) -> Option<Expr> {
+    if terms.len() <= 1 {
+        return terms.pop();
+    }
+    let right = terms.split_off(terms.len() / 2);
+    Some(binary(op, balanced(op, terms)?, balanced(op, right)?))
 }
 
 /// Translates `subject ~ f'text'`, or returns a message saying why the
@@ -342,35 +335,45 @@ impl NumberParser<'_> {
     }
 
     fn parse_or(&mut self) -> Result<Expr, String> {
-        let mut left = self.parse_and()?;
+        let mut terms = vec![self.parse_and()?];
         while self.peek().map(|t| t.eq_ignore_ascii_case("or")) == Some(true) {
             self.next();
-            let right = self.parse_and()?;
-            left = binary(BinaryOp::Or, left, right);
+            terms.push(self.parse_and()?);
         }
-        Ok(left)
+        Ok(any_of(terms).expect("at least one term"))
     }
 
     fn parse_and(&mut self) -> Result<Expr, String> {
-        let mut left = self.parse_unary()?;
+        let mut terms = vec![self.parse_unary()?];
         while self.peek().map(|t| t.eq_ignore_ascii_case("and")) == Some(true) {
             self.next();
-            let right = self.parse_unary()?;
-            left = binary(BinaryOp::And, left, right);
+            terms.push(self.parse_unary()?);
         }
-        Ok(left)
+        Ok(all_of(terms).expect("at least one term"))
     }
 
+    /// Parses a clause after any number of `not`s. SQL's `NOT NOT x` equals
+    /// `x` for NULL too, so only the parity of the count is kept, and a long
+    /// run of `not`s neither recurses nor builds a deep tree.
     fn parse_unary(&mut self) -> Result<Expr, String> {
-        if self.peek().map(|t| t.eq_ignore_ascii_case("not")) == Some(true) {
+        let mut negations = 0usize;
+        while self.peek().map(|t| t.eq_ignore_ascii_case("not")) == Some(true) {
             self.next();
-            if self.peek().map(|t| t.eq_ignore_ascii_case("null")) == Some(true) {
-                self.next();
-                return Ok(is_null(self.subject, true));
-            }
-            return Ok(not(self.parse_unary()?));
+            negations += 1;
         }
-        self.parse_clause()
+        let clause =
+            if negations > 0 && self.peek().map(|t| t.eq_ignore_ascii_case("null")) == Some(true) {
+                self.next();
+                negations -= 1;
+                is_null(self.subject, true)
+            } else {
+                self.parse_clause()?
+            };
+        Ok(if negations % 2 == 1 {
+            not(clause)
+        } else {
+            clause
+        })
     }
 
     /// Parses a list of numbers separated by commas.
@@ -688,5 +691,45 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    fn height(expr: &Expr) -> usize {
+        match &expr.kind {
+            ExprKind::Binary { left, right, .. } => 1 + height(left).max(height(right)),
+            ExprKind::Not(inner) => 1 + height(inner),
+            _ => 1,
+        }
+    }
+
+    #[test]
+    fn long_or_chain_is_shallow() {
+        let text = (0..5000)
+            .map(|i| format!("> {i}"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let expr = translate(&column(DataType::number()), &text).expect("valid filter");
+        assert!(height(&expr) <= 16, "height {}", height(&expr));
+    }
+
+    #[test]
+    fn long_not_run_keeps_parity() {
+        let even = format!("{}> 1", "not ".repeat(5000));
+        let expr = translate(&column(DataType::number()), &even).expect("valid filter");
+        assert!(!matches!(expr.kind, ExprKind::Not(_)));
+
+        let odd = format!("{}> 1", "not ".repeat(5001));
+        let expr = translate(&column(DataType::number()), &odd).expect("valid filter");
+        assert!(matches!(expr.kind, ExprKind::Not(_)));
+        assert_eq!(height(&expr), 3);
+    }
+
+    #[test]
+    fn long_string_list_is_shallow() {
+        let text = (0..5000)
+            .map(|i| format!("a{i}%"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let expr = translate(&column(DataType::String), &text).expect("valid filter");
+        assert!(height(&expr) <= 16, "height {}", height(&expr));
     }
 }
