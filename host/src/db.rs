@@ -12,9 +12,9 @@
 mod cache;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use duckdb::types::Value;
@@ -167,7 +167,17 @@ impl PackageDatabase {
         )
     )]
     pub fn run_query(&self, sql: &str) -> Result<QueryRows, DbError> {
-        let outcome = self.cache.run(sql, || self.execute_query(sql));
+        self.run_query_cancellable(sql, &Arc::new(AtomicBool::new(false)))
+    }
+
+    /// Runs a query like `run_query`, and interrupts it soon after another
+    /// thread sets `cancel`, such as a request handler whose client left.
+    pub fn run_query_cancellable(
+        &self,
+        sql: &str,
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<QueryRows, DbError> {
+        let outcome = self.cache.run(sql, || self.execute_query(sql, cancel));
         let span = tracing::Span::current();
         span.record("cache.hit", outcome.hit);
         if let Ok(rows) = &outcome.result {
@@ -176,19 +186,33 @@ impl PackageDatabase {
         outcome.result
     }
 
-    fn execute_query(&self, sql: &str) -> Result<QueryRows, DbError> {
+    fn execute_query(&self, sql: &str, cancel: &Arc<AtomicBool>) -> Result<QueryRows, DbError> {
         self.executions.fetch_add(1, Ordering::Relaxed);
         self.with_connection(|connection| {
             let interrupt = connection.interrupt_handle();
             let timeout = self.query_timeout;
+            let cancel = Arc::clone(cancel);
             let (finished, finished_signal) = mpsc::channel::<()>();
+            // The watchdog wakes every 100 ms to check `cancel`, and
+            // interrupts the query when it is set or the timeout passes.
             let watchdog = std::thread::spawn(move || {
-                let timed_out =
-                    finished_signal.recv_timeout(timeout) == Err(RecvTimeoutError::Timeout);
-                if timed_out {
-                    interrupt.interrupt();
+                let deadline = std::time::Instant::now() + timeout;
+                loop {
+                    let now = std::time::Instant::now();
+                    if now >= deadline {
+                        interrupt.interrupt();
+                        return true;
+                    }
+                    let wait = (deadline - now).min(Duration::from_millis(100));
+                    match finished_signal.recv_timeout(wait) {
+                        Err(RecvTimeoutError::Timeout) if cancel.load(Ordering::Relaxed) => {
+                            interrupt.interrupt();
+                            return false;
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                        _ => return false,
+                    }
                 }
-                timed_out
             });
             let outcome = self.read_rows(connection, sql);
             drop(finished);
@@ -394,5 +418,32 @@ mod tests {
         assert_eq!(table_reference("main.flights"), "main.flights");
         assert_eq!(table_reference("flights"), "flights");
         assert_eq!(table_reference("1bad name"), "'1bad name'");
+    }
+
+    #[test]
+    fn cancelled_query_is_interrupted() {
+        let folder = tempfile::tempdir().unwrap();
+        let database = PackageDatabase::open(folder.path())
+            .unwrap()
+            .with_query_timeout(Duration::from_secs(60));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&cancel);
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            flag.store(true, Ordering::Relaxed);
+        });
+
+        let started = std::time::Instant::now();
+        let outcome = database.run_query_cancellable(
+            "SELECT count(*) FROM range(1000000000000) AS a(x) WHERE x % 7 = 3",
+            &cancel,
+        );
+        canceller.join().unwrap();
+        assert!(outcome.is_err(), "{outcome:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the query ran {:?} after the cancel",
+            started.elapsed()
+        );
     }
 }

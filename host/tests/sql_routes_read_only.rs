@@ -58,13 +58,23 @@ fn modifying_statements_are_rejected() {
         "SET threads = 1".to_string(),
     ];
     for sql in &attacks {
-        for route in ["sqlQuery", "queryData", "temporaryTable", "sqlTemporaryTable", "sqlSource"] {
+        for route in [
+            "sqlQuery",
+            "queryData",
+            "temporaryTable",
+            "sqlTemporaryTable",
+            "sqlSource",
+        ] {
             let (status, body) = server.call(
                 Method::POST,
                 &format!("{SQL_ROUTES}/{route}"),
                 Some(json!({"sqlStatement": sql})),
             );
-            assert_eq!(status, StatusCode::BAD_REQUEST, "POST {route} {sql}: {body}");
+            assert_eq!(
+                status,
+                StatusCode::BAD_REQUEST,
+                "POST {route} {sql}: {body}"
+            );
             assert!(
                 body["message"].as_str().unwrap().contains("SELECT"),
                 "POST {route} {sql}: {body}"
@@ -150,5 +160,9 @@ fn temporary_table_is_visible_to_concurrent_reads() {
             })
             .collect()
     });
-    assert!(failures.is_empty(), "{} of 30 reads failed: {failures:?}", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} of 30 reads failed: {failures:?}",
+        failures.len()
+    );
 }

@@ -499,12 +499,15 @@ pub async fn post_query_data(
 const TEMPORARY_SCHEMA: &str = "publisher_temp";
 
 /// Creates a table from the statement's rows, named after a hash of the
-/// statement, and returns its qualified name. The same statement always
-/// gets the same name, and its table is created once.
+/// statement, and returns its name. The same statement always gets the
+/// same name, and its table is created once.
 ///
-/// The table is a regular table in its own schema, not a DuckDB temporary
-/// table: a temporary table is private to the pooled connection that made
-/// it, so later requests on other connections would not find it.
+/// On a package's database the table is a regular table in schema
+/// `publisher_temp`, not a DuckDB temporary table: a temporary table is
+/// private to the pooled connection that made it, so later requests on
+/// other connections would not find it. A configured connection opens its
+/// database for one request only, and may open it read-only, so there the
+/// table stays a temporary table.
 async fn temporary_table(
     state: AppState,
     params: Params,
@@ -513,15 +516,26 @@ async fn temporary_table(
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     sql.hash(&mut hasher);
-    let name = format!("{TEMPORARY_SCHEMA}.tt{:016x}", hasher.finish());
     let target = target(&state, &params).await?;
+    let shared = matches!(target, Target::Package(_));
+    let name = if shared {
+        format!("{TEMPORARY_SCHEMA}.tt{:016x}", hasher.finish())
+    } else {
+        format!("tt{:016x}", hasher.finish())
+    };
     let table = name.clone();
     run_on(target, move |database| {
         let sql = sql.trim().trim_end_matches(';');
-        database.query(&format!("CREATE SCHEMA IF NOT EXISTS {TEMPORARY_SCHEMA}"))?;
-        database.query(&format!(
-            "CREATE TABLE IF NOT EXISTS {table} AS (\n{sql}\n)"
-        ))
+        if shared {
+            database.query(&format!("CREATE SCHEMA IF NOT EXISTS {TEMPORARY_SCHEMA}"))?;
+            database.query(&format!(
+                "CREATE TABLE IF NOT EXISTS {table} AS (\n{sql}\n)"
+            ))
+        } else {
+            database.query(&format!(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS {table} AS (\n{sql}\n)"
+            ))
+        }
     })
     .await?;
     Ok(Json(json!({"table": Value::String(name).to_string()})))

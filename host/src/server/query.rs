@@ -1,6 +1,8 @@
 //! Running queries: `POST .../models/{path}/query` and the April-2025
 //! `GET .../queryResults/{path}`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Bytes;
@@ -186,13 +188,25 @@ async fn execute(
 
     let database = loaded_package.compiler.host().database().clone();
     let sql = output.sql.clone();
-    let slot = query_slots()
-        .acquire()
-        .await
-        .map_err(|error| internal_error("the query slots are closed", error))?;
-    let run = in_current_span(move || database.run_query(&sql));
-    let rows = tokio::task::spawn_blocking(run)
-        .await
+    let slots = acquire_query_slots(project, package).await?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let mut abandoned = AbandonedQuery {
+        project: project.to_string(),
+        package: package.to_string(),
+        model: model_path.to_string(),
+        cancel: Arc::clone(&cancel),
+        finished: false,
+    };
+    // The blocking task owns the slots, so an interrupted query counts
+    // against the limits until DuckDB has stopped it.
+    let run = in_current_span(move || {
+        let rows = database.run_query_cancellable(&sql, &cancel);
+        drop(slots);
+        rows
+    });
+    let outcome = tokio::task::spawn_blocking(run).await;
+    abandoned.finished = true;
+    let rows = outcome
         .map_err(|error| internal_error("the query task failed", error))?
         .map_err(|error| {
             tracing::info!(model = model_path, %error, "query failed in DuckDB");
@@ -206,7 +220,6 @@ async fn execute(
                 DbError::Sql(message) | DbError::Setup(message) => AppError::internal(message),
             }
         })?;
-    drop(slot);
     timer.succeeded();
     Ok(Executed {
         output,
@@ -215,16 +228,72 @@ async fn execute(
     })
 }
 
-/// Returns the semaphore that bounds how many model queries run in DuckDB at
-/// once: two per CPU core. DuckDB spreads each query over the cores, so
-/// running every request at once only shares the CPU among them: a heavy
-/// query then takes its solo time multiplied by the number of requests.
-/// The semaphore is fair, so queued requests start in arrival order.
-fn query_slots() -> &'static tokio::sync::Semaphore {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        tokio::sync::Semaphore::new(2 * cores)
+/// Interrupts the query and logs one line when the request is dropped
+/// before its query finished, usually because the client disconnected.
+struct AbandonedQuery {
+    project: String,
+    package: String,
+    model: String,
+    cancel: Arc<AtomicBool>,
+    finished: bool,
+}
+
+impl Drop for AbandonedQuery {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.cancel.store(true, Ordering::Relaxed);
+            tracing::warn!(
+                project = %self.project,
+                package = %self.package,
+                model = %self.model,
+                "the client disconnected before its query finished; interrupting the query"
+            );
+        }
+    }
+}
+
+/// The admission slots one model query holds while it runs in DuckDB.
+struct QuerySlots {
+    _package: tokio::sync::OwnedSemaphorePermit,
+    _global: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// Waits for a slot of the package and then a slot of the whole server.
+///
+/// Each package may run two queries per CPU core at once. DuckDB spreads
+/// each query over the cores, so running more only shares the CPU among
+/// them. The limit is per package so that runaway queries in one package
+/// do not stop the others, and the server-wide cap of eight per core
+/// bounds the blocking threads. The semaphores are fair, so queued
+/// requests start in arrival order.
+async fn acquire_query_slots(project: &str, package: &str) -> Result<QuerySlots, AppError> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    use tokio::sync::Semaphore;
+
+    static PACKAGES: OnceLock<Mutex<HashMap<(String, String), Arc<Semaphore>>>> = OnceLock::new();
+    static GLOBAL: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+
+    let package_slots = {
+        let mut packages = PACKAGES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|error| error.into_inner());
+        packages
+            .entry((project.to_string(), package.to_string()))
+            .or_insert_with(|| Arc::new(Semaphore::new(2 * cores)))
+            .clone()
+    };
+    let global_slots = GLOBAL
+        .get_or_init(|| Arc::new(Semaphore::new(8 * cores)))
+        .clone();
+    let closed = |error| internal_error("the query slots are closed", error);
+    let package_permit = package_slots.acquire_owned().await.map_err(closed)?;
+    let global_permit = global_slots.acquire_owned().await.map_err(closed)?;
+    Ok(QuerySlots {
+        _package: package_permit,
+        _global: global_permit,
     })
 }
 
@@ -232,4 +301,41 @@ fn query_slots() -> &'static tokio::sync::Semaphore {
 fn internal_error(context: &str, error: impl std::fmt::Display) -> AppError {
     tracing::error!(%error, "{context}");
     AppError::internal(format!("Internal error: {context}."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acquire_query_slots;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn busy_package_does_not_block_others() {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut held = Vec::new();
+        for _ in 0..2 * cores {
+            held.push(acquire_query_slots("slots", "busy").await.unwrap());
+        }
+
+        let busy = tokio::time::timeout(
+            Duration::from_millis(200),
+            acquire_query_slots("slots", "busy"),
+        )
+        .await;
+        assert!(busy.is_err(), "a full package admitted another query");
+
+        let other = tokio::time::timeout(
+            Duration::from_millis(200),
+            acquire_query_slots("slots", "other"),
+        )
+        .await;
+        assert!(other.is_ok(), "a full package blocked another package");
+
+        drop(held);
+        let freed = tokio::time::timeout(
+            Duration::from_millis(200),
+            acquire_query_slots("slots", "busy"),
+        )
+        .await;
+        assert!(freed.is_ok(), "released slots were not reused");
+    }
 }

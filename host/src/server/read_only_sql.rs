@@ -19,7 +19,9 @@ pub fn check_single_select(sql: &str) -> Result<(), String> {
     let parsed: Value = serde_json::from_str(&serialized)
         .map_err(|error| format!("Cannot check the SQL statement: {error}"))?;
     if parsed["error"].as_bool() == Some(true) {
-        let detail = parsed["error_message"].as_str().unwrap_or("invalid statement");
+        let detail = parsed["error_message"]
+            .as_str()
+            .unwrap_or("invalid statement");
         return Err(match parsed["error_type"].as_str() {
             Some("parser") => format!("Invalid SQL statement: {detail}"),
             _ => "Only a single SELECT statement is allowed on this route; \
@@ -58,9 +60,11 @@ fn serialize(sql: &str) -> Result<String, String> {
     })?;
     let connection = parser.lock().unwrap_or_else(|error| error.into_inner());
     connection
-        .query_row("SELECT json_serialize_sql(CAST(? AS VARCHAR))", [sql], |row| {
-            row.get::<_, String>(0)
-        })
+        .query_row(
+            "SELECT json_serialize_sql(CAST(? AS VARCHAR))",
+            [sql],
+            |row| row.get::<_, String>(0),
+        )
         .map_err(|error| format!("Cannot check the SQL statement: {error}"))
 }
 
