@@ -335,3 +335,18 @@ fn zoned_timestamp_with_bad_zone_is_rejected() {
     assert_eq!(code, "failed-to-parse-time-literal");
     assert_eq!(message, "Time data parse error");
 }
+
+#[test]
+fn order_by_failed_field_is_not_reported() {
+    let problems = shop_problems("run: users -> { group_by: s is stat; order_by: s }");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].code, "field-not-found");
+}
+
+#[test]
+fn order_by_unknown_field_is_reported() {
+    let problems = shop_problems("run: users -> { group_by: state; order_by: s }");
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].code, "order-by-not-found-in-output");
+    assert_eq!(problems[0].message, "Unknown field s in output space");
+}

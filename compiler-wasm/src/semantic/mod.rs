@@ -114,6 +114,9 @@ pub struct Translator<'e> {
     pending_ungroup_checks: Vec<(String, String, Span)>,
     /// Parameter values of the sources being translated, innermost last.
     parameters: Vec<HashMap<String, ir::Expr>>,
+    /// Names of query fields whose definitions failed with a reported
+    /// error. An `order_by:` naming one of them is not reported again.
+    failed_output_names: std::collections::HashSet<String>,
 }
 
 impl<'e> Translator<'e> {
@@ -126,6 +129,7 @@ impl<'e> Translator<'e> {
             schema_cache: HashMap::new(),
             pending_ungroup_checks: Vec::new(),
             parameters: Vec::new(),
+            failed_output_names: std::collections::HashSet::new(),
         }
     }
 

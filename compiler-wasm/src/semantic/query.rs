@@ -597,6 +597,9 @@ impl Translator<'_> {
                     let name = path.steps.last().map(|s| s.name.as_str()).unwrap_or("");
                     match stage.output_index(name) {
                         Some(index) if path.steps.len() == 1 => index,
+                        _ if path.steps.len() == 1 && self.failed_output_names.contains(name) => {
+                            continue;
+                        }
                         _ => {
                             self.error(
                                 "order-by-not-found-in-output",
@@ -1018,6 +1021,7 @@ impl Translator<'_> {
             }
         };
         if expr.is_error() {
+            self.failed_output_names.insert(name);
             return;
         }
 
