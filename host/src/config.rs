@@ -67,6 +67,14 @@ pub struct Options {
         default_value_t = 600
     )]
     pub query_cache_ttl_seconds: u64,
+    /// Maximum estimated size of a query result, in bytes; a larger result
+    /// is rejected with 413.
+    #[arg(
+        long = "max_response_bytes",
+        env = "PUBLISHER_MAX_RESPONSE_BYTES",
+        default_value_t = 50 * 1024 * 1024
+    )]
+    pub max_response_bytes: u64,
     /// Row limit for queries that set none.
     #[arg(
         long = "default_row_limit",

@@ -12,7 +12,7 @@
 mod cache;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -36,6 +36,36 @@ pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(300);
 /// closed after use.
 const IDLE_CONNECTIONS: usize = 8;
 
+/// Default for the maximum estimated size of a query result, 50 MB, as the
+/// reference Publisher's `PUBLISHER_MAX_RESPONSE_BYTES`.
+pub const DEFAULT_MAX_RESULT_BYTES: usize = 50 * 1024 * 1024;
+
+/// The maximum result size for databases opened from now on; `main` sets it
+/// from `--max_response_bytes`.
+static MAX_RESULT_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_RESULT_BYTES);
+
+/// Sets the maximum estimated size of a query result, in bytes, for every
+/// package database opened afterwards.
+pub fn set_max_result_bytes(bytes: usize) {
+    MAX_RESULT_BYTES.store(bytes, Ordering::Relaxed);
+}
+
+/// Returns the maximum estimated size of a query result, in bytes.
+pub fn max_result_bytes() -> usize {
+    MAX_RESULT_BYTES.load(Ordering::Relaxed)
+}
+
+/// Estimates the bytes a cell takes in a JSON response: the text or blob
+/// length, or 24 for other values, plus the column name and punctuation.
+pub fn estimated_cell_bytes(value: &Value, column: &str) -> usize {
+    let data = match value {
+        Value::Text(text) => text.len(),
+        Value::Blob(blob) => 2 * blob.len(),
+        _ => 24,
+    };
+    data + column.len() + 6
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DbError {
     /// DuckDB rejected or failed the statement; the message has package
@@ -44,6 +74,12 @@ pub enum DbError {
     Sql(String),
     #[error("the query returned more than {MAX_RESULT_ROWS} rows; add a smaller `limit:`")]
     TooManyRows,
+    /// The result is larger than the maximum result size, in bytes.
+    #[error(
+        "the query result is larger than the limit of {0} bytes \
+         (--max_response_bytes); select fewer rows or columns"
+    )]
+    ResultTooLarge(usize),
     #[error("the query did not finish within {} s and was interrupted", .0.as_secs_f64())]
     Timeout(Duration),
     /// The package folder cannot be used as a database root.
@@ -65,6 +101,7 @@ pub struct PackageDatabase {
     template: Mutex<Connection>,
     idle: Mutex<Vec<Connection>>,
     query_timeout: Duration,
+    max_result_bytes: usize,
     cache: QueryCache,
     /// Statements that `run_query` sent to DuckDB, cache hits excluded.
     executions: AtomicU64,
@@ -118,6 +155,7 @@ impl PackageDatabase {
             template: Mutex::new(connection),
             idle: Mutex::new(Vec::new()),
             query_timeout: DEFAULT_QUERY_TIMEOUT,
+            max_result_bytes: max_result_bytes(),
             cache: QueryCache::new(QueryCacheSettings::default()),
             executions: AtomicU64::new(0),
         })
@@ -126,6 +164,12 @@ impl PackageDatabase {
     /// Sets the time a query may run before DuckDB interrupts it.
     pub fn with_query_timeout(mut self, timeout: Duration) -> PackageDatabase {
         self.query_timeout = timeout;
+        self
+    }
+
+    /// Sets the maximum estimated size of a query result, in bytes.
+    pub fn with_max_result_bytes(mut self, bytes: usize) -> PackageDatabase {
+        self.max_result_bytes = bytes;
         self
     }
 
@@ -232,13 +276,19 @@ impl PackageDatabase {
             .map(|statement| statement.column_names())
             .unwrap_or_default();
         let mut values = Vec::new();
+        let mut size = 0;
         while let Some(row) = rows.next().map_err(|e| self.sql_error(e))? {
             if values.len() == MAX_RESULT_ROWS {
                 return Err(DbError::TooManyRows);
             }
             let mut cells = Vec::with_capacity(columns.len());
-            for index in 0..columns.len() {
-                cells.push(row.get::<_, Value>(index).map_err(|e| self.sql_error(e))?);
+            for (index, column) in columns.iter().enumerate() {
+                let cell = row.get::<_, Value>(index).map_err(|e| self.sql_error(e))?;
+                size += estimated_cell_bytes(&cell, column);
+                if size > self.max_result_bytes {
+                    return Err(DbError::ResultTooLarge(self.max_result_bytes));
+                }
+                cells.push(cell);
             }
             values.push(cells);
         }
@@ -444,6 +494,29 @@ mod tests {
             started.elapsed() < Duration::from_secs(30),
             "the query ran {:?} after the cancel",
             started.elapsed()
+        );
+    }
+
+    #[test]
+    fn result_over_size_limit_is_rejected() {
+        let folder = tempfile::tempdir().unwrap();
+        let database = PackageDatabase::open(folder.path())
+            .unwrap()
+            .with_max_result_bytes(10_000);
+
+        let small = database.run_query("SELECT repeat('x', 100) AS s FROM range(10)");
+        assert!(small.is_ok(), "{small:?}");
+
+        let large = database.run_query("SELECT repeat('x', 1000) AS s FROM range(100)");
+        assert!(
+            matches!(large, Err(DbError::ResultTooLarge(10_000))),
+            "{large:?}"
+        );
+
+        let wide = database.run_query("SELECT repeat('x', 100000) AS s");
+        assert!(
+            matches!(wide, Err(DbError::ResultTooLarge(10_000))),
+            "{wide:?}"
         );
     }
 }

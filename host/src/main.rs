@@ -51,6 +51,9 @@ async fn run(options: Options) -> anyhow::Result<()> {
         .tempdir()?;
     std::env::set_current_dir(empty_folder.path())?;
 
+    malloy_publisher::db::set_max_result_bytes(
+        usize::try_from(options.max_response_bytes).unwrap_or(usize::MAX),
+    );
     let catalog = Arc::new(
         Catalog::new(server_config, sandbox)
             .with_query_timeout(Duration::from_millis(options.query_timeout_ms))

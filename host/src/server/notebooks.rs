@@ -255,7 +255,7 @@ async fn run_cell(loaded: &Arc<PackageState>, output: &QueryOutput) -> Result<St
         let rows = database
             .run_query(&output.sql)
             .map_err(|error| match error {
-                DbError::TooManyRows => {
+                DbError::TooManyRows | DbError::ResultTooLarge(_) => {
                     AppError::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
                 }
                 DbError::Timeout(_) => {

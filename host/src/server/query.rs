@@ -211,7 +211,7 @@ async fn execute(
         .map_err(|error| {
             tracing::info!(model = model_path, %error, "query failed in DuckDB");
             match error {
-                DbError::TooManyRows => {
+                DbError::TooManyRows | DbError::ResultTooLarge(_) => {
                     AppError::new(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())
                 }
                 DbError::Timeout(_) => {

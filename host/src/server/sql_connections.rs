@@ -57,7 +57,9 @@ impl From<crate::db::DbError> for SqlError {
     fn from(error: crate::db::DbError) -> SqlError {
         use crate::db::DbError;
         match error {
-            DbError::TooManyRows => SqlError::TooLarge(error.to_string()),
+            DbError::TooManyRows | DbError::ResultTooLarge(_) => {
+                SqlError::TooLarge(error.to_string())
+            }
             DbError::Timeout(_) => SqlError::Timeout(error.to_string()),
             DbError::Sql(_) | DbError::Setup(_) => SqlError::Driver(error.to_string()),
         }
@@ -208,6 +210,8 @@ impl ConfiguredDuckdb {
             .map(|statement| statement.column_names())
             .unwrap_or_default();
         let mut values = Vec::new();
+        let max_bytes = crate::db::max_result_bytes();
+        let mut size = 0;
         while let Some(row) = rows.next().map_err(|e| self.driver_error(e))? {
             if values.len() == MAX_RESULT_ROWS {
                 return Err(SqlError::TooLarge(format!(
@@ -215,11 +219,15 @@ impl ConfiguredDuckdb {
                 )));
             }
             let mut cells = Vec::with_capacity(columns.len());
-            for index in 0..columns.len() {
-                cells.push(
-                    row.get::<_, Value>(index)
-                        .map_err(|e| self.driver_error(e))?,
-                );
+            for (index, column) in columns.iter().enumerate() {
+                let cell = row
+                    .get::<_, Value>(index)
+                    .map_err(|e| self.driver_error(e))?;
+                size += crate::db::estimated_cell_bytes(&cell, column);
+                if size > max_bytes {
+                    return Err(crate::db::DbError::ResultTooLarge(max_bytes).into());
+                }
+                cells.push(cell);
             }
             values.push(cells);
         }
