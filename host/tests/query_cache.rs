@@ -141,6 +141,21 @@ fn time_functions_are_not_cached() {
 }
 
 #[test]
+fn generated_row_key_is_cached() {
+    // The compiler's SQL for a count over an unnested array: the random
+    // keys only tell rows apart, so the count is the same on every run.
+    let (_folder, database) = database(QueryCacheSettings::default());
+    let sql = "SELECT count(DISTINCT base.\"__distinct_key\") AS n \
+               FROM (SELECT GEN_RANDOM_UUID() AS \"__distinct_key\", keyed.* \
+               FROM 'data/items.csv' AS keyed) AS base";
+    let first = database.run_query(sql).unwrap();
+    let second = database.run_query(sql).unwrap();
+    assert_eq!(first, second);
+    assert_eq!(first.rows[0][0], duckdb::types::Value::BigInt(3));
+    assert_eq!(database.query_executions(), 1);
+}
+
+#[test]
 fn write_statement_clears_cache() {
     let (_folder, database) = database(QueryCacheSettings::default());
     database

@@ -239,7 +239,8 @@ impl QueryCache {
 
     fn store(&self, sql: &str, rows: &QueryRows, generation: u64) {
         let bytes = approximate_size(sql, rows);
-        if bytes > self.settings.max_bytes {
+        let outputs_generated_key = rows.columns.iter().any(|name| name == GENERATED_KEY_COLUMN);
+        if bytes > self.settings.max_bytes || outputs_generated_key {
             return;
         }
         let mut state = self.lock_state();
@@ -397,12 +398,28 @@ const WRITE_WORDS: &[&str] = &[
 /// Leading keywords of read-only queries, in lower case.
 const READ_WORDS: &[&str] = &["select", "with", "from", "values", "table"];
 
+/// The row key the compiler adds to a relation before it unnests an array
+/// of it: the SQL reads the key only to make aggregates count each row
+/// once, so the rows do not depend on the random values.
+const GENERATED_KEY_DEFINITION: &str = "GEN_RANDOM_UUID() AS \"__distinct_key\"";
+
+/// The generated key's column name; results that output it are not cached.
+const GENERATED_KEY_COLUMN: &str = "__distinct_key";
+
 /// Classifies `sql` from its words outside string literals and comments.
 ///
 /// The check is conservative: a column named `update` or `sample` makes a
 /// query uncacheable, which costs time but never returns stale rows.
+///
+/// NOTE: the compiler's generated row key is exempt by its exact text, so
+/// hand-written SQL that copies that text and outputs the key under another
+/// name would be cached with the first run's random values.
 pub fn classify(sql: &str) -> StatementKind {
-    let scan = scan_words(sql);
+    let scan = if sql.contains(GENERATED_KEY_DEFINITION) {
+        scan_words(&sql.replace(GENERATED_KEY_DEFINITION, "NULL"))
+    } else {
+        scan_words(sql)
+    };
     let starts_as_read = scan.starts_with_parenthesis
         || scan
             .words
@@ -595,6 +612,17 @@ mod tests {
             StatementKind::Volatile
         );
         assert_eq!(classify("SELECT nextval('s')"), StatementKind::Volatile);
+        assert_eq!(
+            classify(
+                "SELECT count(DISTINCT base.\"__distinct_key\") AS n FROM \
+                 (SELECT GEN_RANDOM_UUID() AS \"__distinct_key\", keyed.* FROM t AS keyed) AS base"
+            ),
+            StatementKind::Cacheable
+        );
+        assert_eq!(
+            classify("SELECT GEN_RANDOM_UUID() AS id"),
+            StatementKind::Volatile
+        );
         assert_eq!(classify("CREATE TABLE t (a INT)"), StatementKind::Write);
         assert_eq!(
             classify("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x"),
@@ -652,6 +680,19 @@ mod tests {
         assert!(cache.run("SELECT 1", || Ok(rows("x"))).hit);
         assert!(cache.run("SELECT 3", || Ok(rows("x"))).hit);
         assert!(!cache.run("SELECT 2", || Ok(rows("x"))).hit);
+    }
+
+    #[test]
+    fn cache_skips_generated_key_output() {
+        let cache = QueryCache::new(QueryCacheSettings::default());
+        let sql = "SELECT * FROM (SELECT GEN_RANDOM_UUID() AS \"__distinct_key\") AS k";
+        cache.run(sql, || {
+            Ok(QueryRows {
+                columns: vec![GENERATED_KEY_COLUMN.into()],
+                rows: vec![vec![Value::Text("7d1c".into())]],
+            })
+        });
+        assert_eq!(cache.usage(), (0, 0));
     }
 
     #[test]
