@@ -200,7 +200,14 @@ impl PackageDatabase {
     /// timeout. Rows of a read-only query without time, random or sequence
     /// functions come from the cache when it holds them; a statement that
     /// may change the database clears the cache.
+    pub fn run_query(&self, sql: &str) -> Result<QueryRows, DbError> {
+        self.run_query_cancellable(sql, &Arc::new(AtomicBool::new(false)))
+    }
+
+    /// Runs a query like `run_query`, and interrupts it soon after another
+    /// thread sets `cancel`, such as a request handler whose client left.
     #[tracing::instrument(
+        name = "run_query",
         level = "debug",
         skip_all,
         fields(
@@ -210,12 +217,6 @@ impl PackageDatabase {
             cache.hit = tracing::field::Empty,
         )
     )]
-    pub fn run_query(&self, sql: &str) -> Result<QueryRows, DbError> {
-        self.run_query_cancellable(sql, &Arc::new(AtomicBool::new(false)))
-    }
-
-    /// Runs a query like `run_query`, and interrupts it soon after another
-    /// thread sets `cancel`, such as a request handler whose client left.
     pub fn run_query_cancellable(
         &self,
         sql: &str,
