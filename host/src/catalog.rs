@@ -366,6 +366,13 @@ fn load_package(
             ));
         }
     };
+    if !root.is_dir() {
+        return Err(
+            "Unable to load package: its location folder does not exist; check the package's \
+             \"location\""
+                .to_string(),
+        );
+    }
     let manifest_text = std::fs::read_to_string(root.join("publisher.json"))
         .map_err(|_| "Unable to load package: publisher.json does not exist".to_string())?;
     let manifest: Json = serde_json::from_str(&manifest_text).map_err(|error| {

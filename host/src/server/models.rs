@@ -48,6 +48,14 @@ pub async fn get_model(
     Path((project, package, path)): Path<(String, String, String)>,
     Query(params): Query<ReadParams>,
 ) -> Result<Json<Value>, AppError> {
+    if let Some(model) = path.strip_suffix("/query") {
+        if model.ends_with(".malloy") {
+            return Err(AppError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                format!("GET is not supported on {path}; send queries with POST."),
+            ));
+        }
+    }
     params.check_version()?;
     let (loaded, package_name) = loaded_package(&state, &project, &package).await?;
     let Ok(loaded) = loaded.as_ref() else {
