@@ -222,7 +222,11 @@ impl PackageDatabase {
         sql: &str,
         cancel: &Arc<AtomicBool>,
     ) -> Result<QueryRows, DbError> {
-        let outcome = self.cache.run(sql, || self.execute_query(sql, cancel));
+        let outcome = self.cache.run_cancellable(
+            sql,
+            || self.execute_query(sql, cancel),
+            || cancel.load(Ordering::Relaxed),
+        );
         let span = tracing::Span::current();
         span.record("cache.hit", outcome.hit);
         if let Ok(rows) = &outcome.result {

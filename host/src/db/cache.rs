@@ -120,8 +120,15 @@ type FlightKey = (u64, String);
 /// One execution that concurrent requests for the same SQL wait for.
 #[derive(Default)]
 struct Flight {
-    result: Mutex<Option<Result<QueryRows, DbError>>>,
+    outcome: Mutex<Option<FlightOutcome>>,
     finished: Condvar,
+}
+
+enum FlightOutcome {
+    Finished(Result<QueryRows, DbError>),
+    /// The leader's request was cancelled, so its error is not the
+    /// waiters' answer.
+    Cancelled,
 }
 
 impl QueryCache {
@@ -140,6 +147,18 @@ impl QueryCache {
         sql: &str,
         execute: impl FnOnce() -> Result<QueryRows, DbError>,
     ) -> CacheOutcome {
+        self.run_cancellable(sql, execute, || false)
+    }
+
+    /// Runs like [`QueryCache::run`]. When `execute` fails after
+    /// `cancelled` has turned true, the requests waiting for this execution
+    /// run the query again instead of receiving the cancellation error.
+    pub fn run_cancellable(
+        &self,
+        sql: &str,
+        execute: impl FnOnce() -> Result<QueryRows, DbError>,
+        cancelled: impl Fn() -> bool,
+    ) -> CacheOutcome {
         let kind = classify(sql);
         if kind == StatementKind::Write {
             let result = execute();
@@ -153,31 +172,35 @@ impl QueryCache {
             };
         }
 
-        if let Some(rows) = self.lookup(sql) {
-            return CacheOutcome {
-                result: Ok(rows),
-                hit: true,
-            };
-        }
-        let generation = self.lock_state().generation;
-        let key = (generation, sql.to_string());
-        let (flight, leader) = {
-            let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
-            match flights.get(&key) {
-                Some(flight) => (Arc::clone(flight), false),
-                None => {
-                    let flight = Arc::new(Flight::default());
-                    flights.insert(key.clone(), Arc::clone(&flight));
-                    (flight, true)
+        // Each pass either returns or becomes the leader. A waiter passes
+        // again when the leader it waited for was cancelled.
+        let (generation, key, flight) = loop {
+            if let Some(rows) = self.lookup(sql) {
+                return CacheOutcome {
+                    result: Ok(rows),
+                    hit: true,
+                };
+            }
+            let generation = self.lock_state().generation;
+            let key = (generation, sql.to_string());
+            let (flight, leader) = {
+                let mut flights = self.flights.lock().unwrap_or_else(|e| e.into_inner());
+                match flights.get(&key) {
+                    Some(flight) => (Arc::clone(flight), false),
+                    None => {
+                        let flight = Arc::new(Flight::default());
+                        flights.insert(key.clone(), Arc::clone(&flight));
+                        (flight, true)
+                    }
                 }
+            };
+            if leader {
+                break (generation, key, flight);
+            }
+            if let FlightOutcome::Finished(result) = flight.wait() {
+                return CacheOutcome { result, hit: true };
             }
         };
-        if !leader {
-            return CacheOutcome {
-                result: flight.wait(),
-                hit: true,
-            };
-        }
 
         // A previous leader may have stored the rows between the lookup
         // and the registration of this flight.
@@ -188,17 +211,21 @@ impl QueryCache {
             published: false,
         };
         if let Some(rows) = self.lookup(sql) {
-            guard.publish(Ok(rows.clone()));
+            guard.publish(FlightOutcome::Finished(Ok(rows.clone())));
             return CacheOutcome {
                 result: Ok(rows),
                 hit: true,
             };
         }
         let result = execute();
-        if let Ok(rows) = &result {
-            self.store(sql, rows, generation);
+        match &result {
+            Ok(rows) => {
+                self.store(sql, rows, generation);
+                guard.publish(FlightOutcome::Finished(Ok(rows.clone())));
+            }
+            Err(_) if cancelled() => guard.publish(FlightOutcome::Cancelled),
+            Err(error) => guard.publish(FlightOutcome::Finished(Err(error.clone()))),
         }
-        guard.publish(clone_result(&result));
         CacheOutcome { result, hit: false }
     }
 
@@ -280,15 +307,22 @@ impl QueryCache {
 }
 
 impl Flight {
-    fn wait(&self) -> Result<QueryRows, DbError> {
-        let mut result = self.result.lock().unwrap_or_else(|e| e.into_inner());
+    fn wait(&self) -> FlightOutcome {
+        let mut outcome = self.outcome.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some(result) = result.as_ref() {
-                return clone_result(result);
+            match outcome.as_ref() {
+                Some(FlightOutcome::Finished(Ok(rows))) => {
+                    return FlightOutcome::Finished(Ok(rows.clone()))
+                }
+                Some(FlightOutcome::Finished(Err(error))) => {
+                    return FlightOutcome::Finished(Err(error.clone()))
+                }
+                Some(FlightOutcome::Cancelled) => return FlightOutcome::Cancelled,
+                None => {}
             }
-            result = self
+            outcome = self
                 .finished
-                .wait(result)
+                .wait(outcome)
                 .unwrap_or_else(|e| e.into_inner());
         }
     }
@@ -304,13 +338,17 @@ struct FlightGuard<'a> {
 }
 
 impl FlightGuard<'_> {
-    fn publish(&mut self, result: Result<QueryRows, DbError>) {
+    fn publish(&mut self, outcome: FlightOutcome) {
         self.cache
             .flights
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.key);
-        *self.flight.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+        *self
+            .flight
+            .outcome
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(outcome);
         self.flight.finished.notify_all();
         self.published = true;
     }
@@ -319,17 +357,10 @@ impl FlightGuard<'_> {
 impl Drop for FlightGuard<'_> {
     fn drop(&mut self) {
         if !self.published {
-            self.publish(Err(DbError::Sql(
+            self.publish(FlightOutcome::Finished(Err(DbError::Sql(
                 "the query stopped unexpectedly; run it again".into(),
-            )));
+            ))));
         }
-    }
-}
-
-fn clone_result(result: &Result<QueryRows, DbError>) -> Result<QueryRows, DbError> {
-    match result {
-        Ok(rows) => Ok(rows.clone()),
-        Err(error) => Err(error.clone()),
     }
 }
 
@@ -743,6 +774,29 @@ mod tests {
             assert_eq!(thread.join().unwrap(), rows("x"));
         }
         assert_eq!(executions.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn cancelled_leader_lets_waiter_run() {
+        let cache = Arc::new(QueryCache::new(QueryCacheSettings::default()));
+        let leader = {
+            let cache = Arc::clone(&cache);
+            std::thread::spawn(move || {
+                cache.run_cancellable(
+                    "SELECT 1",
+                    || {
+                        std::thread::sleep(Duration::from_millis(300));
+                        Err(DbError::Sql("INTERRUPT Error: Interrupted!".into()))
+                    },
+                    || true,
+                )
+            })
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        let waiter = cache.run("SELECT 1", || Ok(rows("x")));
+        assert!(leader.join().unwrap().result.is_err());
+        assert_eq!(waiter.result.unwrap(), rows("x"));
+        assert!(!waiter.hit);
     }
 
     #[test]
