@@ -28,9 +28,10 @@ echo "==> Query latency through the HTTP API"
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 # An empty server root: without publisher.config.json the server serves
-# malloy-samples/ as the project `home`.
+# malloy-samples/ as the project `home`. The result cache is off, so every
+# timed run executes its query on DuckDB.
 "$CARGO_TARGET_DIR/release/malloy-publisher" \
-  --host 127.0.0.1 --port "$port" --server_root "$work" \
+  --host 127.0.0.1 --port "$port" --server_root "$work" --query_cache_mb 0 \
   --samples "$REPO_ROOT/malloy-samples" --compiler_wasm "$MALLOY_COMPILER_WASM" \
   >"$work/server.log" 2>&1 &
 server_pid=$!

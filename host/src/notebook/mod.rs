@@ -45,20 +45,17 @@ pub struct AnalyzedCell {
 }
 
 impl NotebookAnalysis {
-    /// Returns the notebook's title: its `## title="..."` tag, else the
-    /// first Markdown heading.
+    /// Returns the notebook's title: a `## title="..."` tag written in one of
+    /// its own Malloy cells, else the first Markdown heading. Tags of
+    /// imported models do not count, although the compiled model carries
+    /// them, because they title those models, not the notebook.
     pub fn title(&self) -> Option<String> {
         let tagged = self
-            .outcome
-            .as_ref()
-            .ok()
-            .and_then(Option::as_ref)
-            .and_then(|model| {
-                model
-                    .model_annotations
-                    .iter()
-                    .find_map(|line| title_tag(line))
-            });
+            .cells
+            .iter()
+            .filter(|cell| cell.kind != CellKind::Markdown)
+            .flat_map(|cell| cell.text.lines())
+            .find_map(|line| title_tag(line.trim_start()));
         tagged.or_else(|| {
             self.cells
                 .iter()
