@@ -204,18 +204,7 @@ pub async fn create_connection(
     Path(params): Path<Params>,
     body: Bytes,
 ) -> Result<Json<Value>, AppError> {
-    let name = param(&params, "connection");
-    let config = connection_body(&body, name)?;
-    let project = state
-        .catalog
-        .put_connection(param(&params, "project"), config.clone(), true)
-        .await?;
-    let stored = project
-        .connections
-        .iter()
-        .find(|item| item.get("name").and_then(Value::as_str) == Some(name))
-        .unwrap_or(&config);
-    Ok(Json(connection_json(family, &params, stored)))
+    put_connection(&state, family, &params, &body, true).await
 }
 
 pub async fn update_connection(
@@ -224,18 +213,30 @@ pub async fn update_connection(
     Path(params): Path<Params>,
     body: Bytes,
 ) -> Result<Json<Value>, AppError> {
-    let name = param(&params, "connection");
-    let config = connection_body(&body, name)?;
+    put_connection(&state, family, &params, &body, false).await
+}
+
+/// Stores the connection in the request body under the path's name, as a new
+/// connection when `create` is set, and returns it as stored (redacted).
+async fn put_connection(
+    state: &AppState,
+    family: Family,
+    params: &Params,
+    body: &Bytes,
+    create: bool,
+) -> Result<Json<Value>, AppError> {
+    let name = param(params, "connection");
+    let config = connection_body(body, name)?;
     let project = state
         .catalog
-        .put_connection(param(&params, "project"), config.clone(), false)
+        .put_connection(param(params, "project"), config.clone(), create)
         .await?;
     let stored = project
         .connections
         .iter()
         .find(|item| item.get("name").and_then(Value::as_str) == Some(name))
         .unwrap_or(&config);
-    Ok(Json(connection_json(family, &params, stored)))
+    Ok(Json(connection_json(family, params, stored)))
 }
 
 pub async fn delete_connection(
