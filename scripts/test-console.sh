@@ -10,7 +10,7 @@
 #   CHROMIUM_PATH   the Chromium binary (default /usr/bin/chromium; on
 #                   Debian: apt-get install chromium)
 #   CONFORMANCE_DIR the conformance kit (default: ../shared/conformance
-#                   beside the repository; its walk is skipped without it)
+#                   beside the repository; its walk fails without it)
 #   CONSOLE_SCREENSHOT_DIR  keep the console test's screenshots there
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"

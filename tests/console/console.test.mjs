@@ -233,7 +233,8 @@ async function openNotebook(pkg, title, notebook, texts) {
   await shoot(`notebook-${pkg}`);
 }
 
-test('console walks the conformance package', { skip: !existsSync(CONFORMANCE) && 'no conformance kit' }, async () => {
+test('console walks the conformance package', async () => {
+  assert.ok(existsSync(CONFORMANCE), `no conformance kit at ${CONFORMANCE}: set CONFORMANCE_DIR`);
   await openPackage('conformance', 'Malloy models over the FAA');
   await runFirstView('conformance', 'faa.malloy', 'flights', [
     { nickname: 'American', flight_count: 86765 },
